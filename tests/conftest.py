@@ -1,0 +1,36 @@
+"""Shared fixtures: no network, an isolated home folder, and a weave client on a fresh store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import netguard
+
+netguard.install()
+os.environ["WANDB_MODE"] = "offline"
+os.environ.pop("WANDB_API_KEY", None)
+
+from voicejudge import Settings, close_tracking, init_tracking  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("VOICEJUDGE_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def settings(isolated_home: Path) -> Settings:
+    return Settings(home=isolated_home)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator:
+    weave_client = init_tracking(project="contract", backend="local", settings=settings)
+    yield weave_client
+    close_tracking()

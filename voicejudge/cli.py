@@ -1,0 +1,201 @@
+"""The `voicejudge` command: a thin layer that parses arguments, calls the library, prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from voicejudge.errors import VoiceJudgeError
+
+out = Console()
+err = Console(stderr=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except VoiceJudgeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicejudge",
+        description="Align an audio LLM judge with one person's taste in voices.",
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    doctor = commands.add_parser("doctor", help="check this machine and show where traces go")
+    doctor.set_defaults(run=_doctor)
+
+    traces = commands.add_parser("traces", help="list recent traced calls")
+    _tracking_options(traces)
+    traces.add_argument("--limit", type=int, default=20, help="how many calls (default 20)")
+    traces.add_argument("--op", help="only calls of this op name")
+    traces.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    traces.set_defaults(run=_traces_list)
+    views = traces.add_subparsers(title="views")
+
+    show = views.add_parser("show", help="one call: inputs, output, feedback, children")
+    _tracking_options(show)
+    show.add_argument("call_id", metavar="CALL_ID")
+    show.add_argument("--json", action="store_true", help="print JSON instead of panels")
+    show.set_defaults(run=_traces_show)
+
+    objects = views.add_parser("objects", help="published objects and their versions")
+    _tracking_options(objects)
+    objects.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    objects.set_defaults(run=_traces_objects)
+    return parser
+
+
+def _tracking_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", help="Weave project (default: VOICEJUDGE_PROJECT)")
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "local", "wandb"],
+        default="auto",
+        help="where traces live (default: auto)",
+    )
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from voicejudge.tracking import init_tracking
+
+    return init_tracking(project=args.project, backend=args.backend)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from voicejudge.doctor import run_checks
+    from voicejudge.settings import load_settings
+
+    results = run_checks(load_settings())
+    marks = {"ok": "[green]ok[/]", "info": "[cyan]--[/]", "fail": "[bold red]FAIL[/]"}
+    table = Table(show_header=False, box=None, pad_edge=False)
+    for result in results:
+        table.add_row(marks[result.status], result.name, result.detail)
+    out.print(table)
+    failed = [r.name for r in results if r.status == "fail"]
+    if failed:
+        err.print(f"[bold red]{len(failed)} check(s) failed:[/] {', '.join(failed)}")
+        return 1
+    out.print("All checks passed.")
+    return 0
+
+
+def _traces_list(args: argparse.Namespace) -> int:
+    from voicejudge.tracking.browse import recent_calls
+
+    calls = recent_calls(_client(args), limit=args.limit, op=args.op)
+    if args.json:
+        _print_json([c.model_dump(mode="json") for c in calls])
+        return 0
+    if not calls:
+        out.print("No traced calls yet.")
+        return 0
+    table = Table(title=f"{len(calls)} most recent calls")
+    table.add_column("started", no_wrap=True)
+    table.add_column("op", min_width=10, overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("latency", justify="right", no_wrap=True)
+    table.add_column("feedback", justify="right")
+    table.add_column("error", overflow="fold")
+    table.add_column("call id", no_wrap=True)
+    for call in calls:
+        table.add_row(
+            call.started_at.strftime("%m-%d %H:%M:%S"),
+            call.display_name or call.op,
+            _status(call.status),
+            "" if call.latency_ms is None else f"{call.latency_ms} ms",
+            str(call.feedback_count or ""),
+            call.error or "",
+            call.id,
+        )
+    out.print(table)
+    return 0
+
+
+def _traces_show(args: argparse.Namespace) -> int:
+    from voicejudge.tracking.browse import call_detail, error_summary
+
+    detail = call_detail(_client(args), args.call_id)
+    if args.json:
+        _print_json(detail.model_dump(mode="json"))
+        return 0
+    call = detail.call
+    out.rule(f"{call.display_name or call.op}  {_status(call.status)}")
+    out.print(f"call id  {call.id}\ntrace id {detail.trace_id}\nparent   {detail.parent_id or '-'}")
+    latency = "-" if call.latency_ms is None else f"{call.latency_ms} ms"
+    out.print(f"started  {call.started_at:%Y-%m-%d %H:%M:%S}  latency {latency}")
+    out.rule("inputs", style="dim")
+    out.print_json(data=detail.inputs, default=str)
+    out.rule("output", style="dim")
+    if detail.exception:
+        out.print(f"[red]{error_summary(detail.exception)}[/]", highlight=False)
+    else:
+        out.print_json(data=detail.output, default=str)
+    out.rule(f"feedback ({len(detail.feedback)})", style="dim")
+    for item in detail.feedback:
+        creator = f" by {item.creator}" if item.creator else ""
+        out.print(f"{item.created_at:%Y-%m-%d %H:%M:%S} {item.feedback_type}{creator}")
+        out.print_json(data=item.payload, default=str)
+    out.rule(f"children ({len(detail.children)})", style="dim")
+    for child in detail.children:
+        out.print(f"{child.id}  {child.display_name or child.op}  {_status(child.status)}")
+    return 0
+
+
+def _traces_objects(args: argparse.Namespace) -> int:
+    from voicejudge.tracking.browse import object_versions
+
+    objects = object_versions(_client(args))
+    if args.json:
+        _print_json([o.model_dump(mode="json") for o in objects])
+        return 0
+    if not objects:
+        out.print("No published objects yet.")
+        return 0
+    table = Table(title=f"{len(objects)} published objects")
+    for column in ("name", "kind", "class", "versions", "latest", "digest", "updated"):
+        table.add_column(column, overflow="fold")
+    for obj in objects:
+        table.add_row(
+            obj.name,
+            obj.kind,
+            obj.object_class or "",
+            str(obj.versions),
+            f"v{obj.latest_version}",
+            obj.latest_digest[:12],
+            obj.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    out.print(table)
+    return 0
+
+
+def _status(status: str) -> str:
+    colour = {"success": "green", "error": "red", "descendant_error": "yellow"}.get(status, "cyan")
+    return f"[{colour}]{status}[/]"
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""One `Settings` model for the whole toolkit, read from `VOICEJUDGE_*` environment variables.
+
+Also owns the environment defaults that keep weave, wandb and Gradio offline and quiet; they
+must be in place before those libraries are first imported, so `voicejudge/__init__` applies
+them before importing anything else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAFE_ENVIRONMENT: dict[str, str] = {
+    # weave reports client errors to an outside service at exit.
+    "WANDB_ERROR_REPORTING": "false",
+    # weave's persistent response cache skips writes to a recreated store.
+    "WEAVE_USE_SERVER_CACHE": "false",
+    # An online wandb.init would call weave.init and replace the local trace client.
+    "WANDB_DISABLE_WEAVE": "true",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}
+
+
+def apply_safe_environment() -> None:
+    """Set the offline-safe defaults, leaving any value the user already chose."""
+    for name, value in SAFE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
+class Settings(BaseSettings):
+    """Where voicejudge keeps its state and which project it traces to."""
+
+    model_config = SettingsConfigDict(env_prefix="VOICEJUDGE_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".voicejudge"),
+        description="Folder for the trace store and caches.",
+    )
+    project: str = Field(default="voicejudge", description="Weave project name.")
+    entity: str = Field(
+        default="local",
+        description="Entity used in refs of the embedded store (hosted W&B uses your account).",
+    )
+
+    @property
+    def store_path(self) -> Path:
+        """The embedded trace store file."""
+        return self.home / "traces.db"
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment as it is now."""
+    return Settings()

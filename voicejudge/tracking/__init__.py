@@ -1,0 +1,124 @@
+"""Tracing setup: one call picks the embedded store or hosted W&B Weave and makes it global."""
+
+from __future__ import annotations
+
+import netrc
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from weave.trace.context.weave_client_context import get_weave_client, set_weave_client_global
+from weave.trace.weave_client import WeaveClient
+
+from voicejudge.errors import ConfigError
+from voicejudge.settings import Settings, load_settings
+from voicejudge.tracking.server import LocalTraceServer
+
+__all__ = [
+    "BackendChoice",
+    "LocalTraceServer",
+    "close_tracking",
+    "init_tracking",
+    "local_server",
+    "resolve_backend",
+]
+
+Backend = Literal["auto", "local", "wandb"]
+_OFFLINE_MODES = {"offline", "dryrun", "disabled"}
+_servers: dict[Path, LocalTraceServer] = {}
+_servers_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """Where traces go, and why."""
+
+    name: Literal["local", "wandb"]
+    reason: str
+
+
+def resolve_backend(backend: str = "auto") -> BackendChoice:
+    """Pick `local` or `wandb`; `auto` is hosted only with a W&B key and WANDB_MODE not offline."""
+    if backend == "local":
+        return BackendChoice("local", "asked for the embedded store")
+    if backend == "wandb":
+        return BackendChoice("wandb", "asked for hosted W&B Weave")
+    if backend != "auto":
+        raise ConfigError(f"Unknown tracking backend {backend!r}: use 'auto', 'local' or 'wandb'.")
+    mode = os.environ.get("WANDB_MODE", "").strip().lower()
+    if mode in _OFFLINE_MODES:
+        return BackendChoice("local", f"WANDB_MODE={mode}")
+    if not _wandb_key_configured():
+        return BackendChoice("local", "no W&B API key configured")
+    return BackendChoice("wandb", "a W&B API key is configured")
+
+
+def init_tracking(
+    project: str | None = None,
+    backend: Backend = "auto",
+    *,
+    settings: Settings | None = None,
+) -> WeaveClient:
+    """Return the weave client for `project` on the chosen backend, and make it the global one.
+
+    Calling it again with the same project returns the same client; another project switches.
+    """
+    settings = settings or load_settings()
+    project = project or settings.project
+    choice = resolve_backend(backend)
+    current = get_weave_client()
+    if choice.name == "wandb":
+        if current is not None and isinstance(current.server, LocalTraceServer):
+            _retire(current)
+        import weave
+
+        return weave.init(project)
+    server = local_server(settings.store_path)
+    if current is not None:
+        if current.server is server and current.project == project:
+            return current
+        _retire(current)
+    client = WeaveClient(settings.entity, project, server, ensure_project_exists=False)
+    set_weave_client_global(client)
+    return client
+
+
+def local_server(path: Path) -> LocalTraceServer:
+    """The one embedded server per store file in this process."""
+    key = Path(path).expanduser().resolve()
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None:
+            server = _servers[key] = LocalTraceServer(key)
+        return server
+
+
+def close_tracking() -> None:
+    """Flush and drop the global client and close every embedded store opened here."""
+    current = get_weave_client()
+    if current is not None:
+        _retire(current)
+    with _servers_lock:
+        for server in _servers.values():
+            server.close()
+        _servers.clear()
+
+
+def _retire(client: WeaveClient) -> None:
+    client.finish()
+    set_weave_client_global(None)
+
+
+def _wandb_key_configured() -> bool:
+    if os.environ.get("WANDB_API_KEY", "").strip():
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    netrc_path = os.environ.get("NETRC") or Path.home() / ".netrc"
+    try:
+        entry = netrc.netrc(netrc_path).authenticators(host or "api.wandb.ai")
+    except (OSError, netrc.NetrcParseError):
+        return False
+    return bool(entry and entry[2])

@@ -1,0 +1,278 @@
+"""The SQLite file behind the embedded trace store: opening it safely, its schema and versions.
+
+Several processes may share one file: WAL mode lets readers run beside a writer, a busy
+timeout makes writers wait for each other, and every write runs in `BEGIN IMMEDIATE` so
+read-modify-write steps (such as numbering object versions) are atomic across processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from voicejudge.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+# Each entry brings a store from the previous version to this one. Never edit a released step:
+# add the next version instead.
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE calls (
+        project_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        trace_id TEXT,
+        parent_id TEXT,
+        thread_id TEXT,
+        turn_id TEXT,
+        op_name TEXT,
+        op_base TEXT,
+        display_name TEXT,
+        started_at TEXT,
+        ended_at TEXT,
+        exception TEXT,
+        attributes TEXT,
+        inputs TEXT,
+        output TEXT,
+        summary TEXT,
+        wb_user_id TEXT,
+        wb_run_id TEXT,
+        wb_run_step INTEGER,
+        wb_run_step_end INTEGER,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE INDEX calls_by_op ON calls (project_id, op_base, started_at);
+    CREATE INDEX calls_by_op_name ON calls (project_id, op_name);
+    CREATE INDEX calls_by_trace ON calls (project_id, trace_id);
+    CREATE INDEX calls_by_parent ON calls (project_id, parent_id);
+    CREATE INDEX calls_by_start ON calls (project_id, started_at);
+
+    CREATE TABLE call_refs (
+        project_id TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('input', 'output')),
+        ref TEXT NOT NULL,
+        UNIQUE (project_id, call_id, direction, ref)
+    );
+    CREATE INDEX call_refs_by_ref ON call_refs (project_id, direction, ref);
+    CREATE INDEX call_refs_by_call ON call_refs (project_id, call_id);
+
+    CREATE TABLE objects (
+        project_id TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        version_index INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        base_object_class TEXT,
+        leaf_object_class TEXT,
+        val TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT,
+        wb_user_id TEXT,
+        PRIMARY KEY (project_id, object_id, digest),
+        UNIQUE (project_id, object_id, version_index)
+    );
+
+    CREATE TABLE object_tags (
+        project_id TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (project_id, object_id, digest, tag)
+    );
+
+    CREATE TABLE object_aliases (
+        project_id TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (project_id, object_id, alias)
+    );
+
+    CREATE TABLE table_rows (
+        project_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        val TEXT NOT NULL,
+        PRIMARY KEY (project_id, digest)
+    );
+
+    CREATE TABLE tables (
+        project_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        row_digests TEXT NOT NULL,
+        PRIMARY KEY (project_id, digest)
+    );
+
+    CREATE TABLE files (
+        digest TEXT PRIMARY KEY,
+        content BLOB NOT NULL
+    );
+
+    CREATE TABLE feedback (
+        project_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        weave_ref TEXT NOT NULL,
+        feedback_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        creator TEXT,
+        created_at TEXT NOT NULL,
+        wb_user_id TEXT,
+        annotation_ref TEXT,
+        runnable_ref TEXT,
+        call_ref TEXT,
+        trigger_ref TEXT,
+        queue_id TEXT,
+        extra TEXT NOT NULL,
+        PRIMARY KEY (project_id, id)
+    );
+    CREATE INDEX feedback_by_ref ON feedback (project_id, weave_ref);
+    CREATE INDEX feedback_by_created ON feedback (project_id, created_at);
+    """,
+}
+
+_BUSY_TIMEOUT_MS = 60_000
+
+
+class SQLiteStore:
+    """One store file, opened and migrated on construction; one connection shared by threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser().resolve()
+        self._lock = threading.RLock()
+        self._conn = self._open()
+        self._ensure_schema()
+
+    def _open(self) -> sqlite3.Connection:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the trace store folder {folder}: {exc.strerror or exc}. "
+                "Set VOICEJUDGE_HOME to a folder you can write to."
+            ) from None
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(
+                f"The trace store path {self.path} is not a file. "
+                "Remove it or set VOICEJUDGE_HOME to another folder."
+            )
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc) from None
+        return conn
+
+    def _explain(self, exc: sqlite3.DatabaseError) -> StoreError:
+        message = str(exc).lower()
+        if "not a database" in message or "malformed" in message:
+            return StoreError(
+                f"{self.path} is not a voicejudge trace store (not a readable SQLite database). "
+                "Move the file aside or set VOICEJUDGE_HOME to another folder."
+            )
+        if "readonly" in message or "unable to open" in message or "read-only" in message:
+            return StoreError(
+                f"Cannot write the trace store {self.path}: the folder or file is not writable. "
+                "Fix its permissions or set VOICEJUDGE_HOME to a folder you can write to."
+            )
+        return StoreError(f"Trace store {self.path} failed: {exc}")
+
+    def _ensure_schema(self) -> None:
+        try:
+            version = self._read_version()
+            if version == SCHEMA_VERSION:
+                return
+            self._check_not_newer(version)
+            with self.write() as conn:
+                version = self._read_version()
+                self._check_not_newer(version)
+                if version == 0 and self._has_foreign_tables(conn):
+                    raise StoreError(
+                        f"{self.path} is a SQLite database but not a voicejudge trace store. "
+                        "Move the file aside or set VOICEJUDGE_HOME to another folder."
+                    )
+                if version == 0:
+                    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _split_statements(_MIGRATIONS[step]):
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(SCHEMA_VERSION),),
+                )
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc) from None
+
+    def _read_version(self) -> int:
+        with self._lock:
+            has_meta = self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+            if not has_meta:
+                return 0
+            row = self._conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_not_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The trace store {self.path} was written by a newer voicejudge "
+                f"(store schema v{version}; this version reads up to v{SCHEMA_VERSION}). "
+                "Upgrade voicejudge, or set VOICEJUDGE_HOME to another folder."
+            )
+
+    @staticmethod
+    def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
+        row = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name != 'meta'"
+        ).fetchone()
+        return bool(row[0])
+
+    @property
+    def schema_version(self) -> int:
+        return self._read_version()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the file's write lock from its first statement."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise self._explain(exc) from None
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._conn.execute("ROLLBACK")
+                raise self._explain(exc) from None
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Run one read statement and return all its rows."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _split_statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
