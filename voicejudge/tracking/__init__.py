@@ -109,6 +109,10 @@ def close_tracking() -> None:
 
 def _retire(client: WeaveClient) -> None:
     client.finish()
+    if not isinstance(client.server, LocalTraceServer):
+        import weave
+
+        weave.finish()  # also removes the integration hooks weave.init installed
     set_weave_client_global(None)
 
 
