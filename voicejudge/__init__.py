@@ -4,7 +4,12 @@ from voicejudge.settings import apply_safe_environment
 
 apply_safe_environment()
 
-from voicejudge.errors import ConfigError, StoreError, VoiceJudgeError  # noqa: E402
+from voicejudge.errors import (  # noqa: E402
+    ConfigError,
+    StoreError,
+    TrackingError,
+    VoiceJudgeError,
+)
 from voicejudge.settings import Settings, load_settings  # noqa: E402
 from voicejudge.tracking import (  # noqa: E402
     BackendChoice,
@@ -22,6 +27,7 @@ __all__ = [
     "LocalTraceServer",
     "Settings",
     "StoreError",
+    "TrackingError",
     "VoiceJudgeError",
     "__version__",
     "close_tracking",

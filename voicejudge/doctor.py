@@ -45,6 +45,8 @@ def run_checks(settings: Settings) -> list[CheckResult]:
             status, detail = check()
         except VoiceJudgeError as exc:
             status, detail = "fail", str(exc)
+        except Exception as exc:  # a check must report, never crash the doctor
+            status, detail = "fail", f"{type(exc).__name__}: {exc}"
         results.append(CheckResult(name=name, status=status, detail=detail))
     return results
 

@@ -9,5 +9,9 @@ class StoreError(VoiceJudgeError):
     """The embedded trace store cannot be opened, read or written."""
 
 
+class TrackingError(VoiceJudgeError):
+    """Traces cannot go where they were asked to (hosted W&B unreachable or refused)."""
+
+
 class ConfigError(VoiceJudgeError):
     """A setting or environment variable has a value voicejudge cannot use."""

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from weave.trace.context.weave_client_context import get_weave_client, set_weave_client_global
 from weave.trace.weave_client import WeaveClient
 
-from voicejudge.errors import ConfigError
+from voicejudge.errors import ConfigError, TrackingError
 from voicejudge.settings import Settings, load_settings
 from voicejudge.tracking.server import LocalTraceServer
 
@@ -67,23 +67,45 @@ def init_tracking(
     Calling it again with the same project returns the same client; another project switches.
     """
     settings = settings or load_settings()
-    project = project or settings.project
+    entity, project = _entity_and_project(project or settings.project, settings.entity)
     choice = resolve_backend(backend)
     current = get_weave_client()
     if choice.name == "wandb":
         if current is not None and isinstance(current.server, LocalTraceServer):
             _retire(current)
-        import weave
-
-        return weave.init(project)
+        return _init_hosted(project if entity == settings.entity else f"{entity}/{project}")
     server = local_server(settings.store_path)
     if current is not None:
-        if current.server is server and current.project == project:
+        if current.server is server and (current.entity, current.project) == (entity, project):
             return current
         _retire(current)
-    client = WeaveClient(settings.entity, project, server, ensure_project_exists=False)
+    client = WeaveClient(entity, project, server, ensure_project_exists=False)
     set_weave_client_global(client)
     return client
+
+
+def _entity_and_project(name: str, default_entity: str) -> tuple[str, str]:
+    """`project` or `entity/project`, as weave.init accepts them."""
+    parts = name.strip().split("/")
+    if len(parts) == 1 and parts[0]:
+        return default_entity, parts[0]
+    if len(parts) == 2 and all(parts):
+        return parts[0], parts[1]
+    raise ConfigError(f"Invalid project {name!r}: use 'project' or 'entity/project'.")
+
+
+def _init_hosted(project: str) -> WeaveClient:
+    import weave
+
+    try:
+        return weave.init(project)
+    except Exception as exc:  # weave.init fails with many types: auth, network, GraphQL
+        url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+        raise TrackingError(
+            f"Could not start hosted W&B Weave for project {project!r} at {url}: "
+            f"{type(exc).__name__}: {exc}. Check the network and WANDB_API_KEY, or trace "
+            "locally with --backend local (or WANDB_MODE=offline)."
+        ) from exc
 
 
 def local_server(path: Path) -> LocalTraceServer:

@@ -14,13 +14,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from voicejudge.errors import StoreError
+
 logger = logging.getLogger(__name__)
 
 CallWrite = tuple[str, dict[str, Any]]
 
 
 class CallWriteQueue:
-    """Batches `("start" | "end", request)` items and hands them to `write_batch` in order."""
+    """Batches `("start" | "end", request)` items and hands them to `write_batch` in order.
+
+    A failed write keeps its items queued and is retried with backoff; `flush()` raises the
+    failure only while items are still unwritten.
+    """
 
     def __init__(
         self, write_batch: Callable[[list[CallWrite]], None], batch_window_s: float = 0.02
@@ -32,13 +38,14 @@ class CallWriteQueue:
         self._writing = threading.Lock()
         self._wakeup = threading.Event()
         self._closed = False
-        self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, name="voicejudge-call-writer", daemon=True
         )
         self._thread.start()
 
     def put(self, kind: str, request: dict[str, Any]) -> None:
+        if self._closed:
+            raise StoreError("The trace store is closed; call init_tracking() again to trace.")
         with self._items_lock:
             self._items.append((kind, request))
         self._wakeup.set()
@@ -55,11 +62,8 @@ class CallWriteQueue:
             return len(self._items)
 
     def flush(self) -> None:
-        """Write everything queued so far; re-raise a failure of an earlier background write."""
+        """Write everything queued so far, in this thread; raises if that write fails."""
         self._drain()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
 
     def stop_accepting_new_work_and_flush_queue(self) -> None:
         """Called by `WeaveClient.flush()`."""
@@ -69,21 +73,26 @@ class CallWriteQueue:
         """Called by `WeaveClient.flush()` after draining; the queue never stops accepting."""
 
     def close(self) -> None:
+        """Write what is queued and stop the writer thread; later `put`s raise."""
         self._closed = True
         self._wakeup.set()
         self._thread.join(timeout=10)
-        self.flush()
+        self._drain()
 
     def _run(self) -> None:
+        failures = 0
         while not self._closed:
             self._wakeup.wait()
             # Let a burst of calls gather so it costs one transaction, not one per call.
             time.sleep(self._batch_window_s)
             try:
                 self._drain()
-            except Exception as exc:  # kept queued, and raised by the next flush
-                logger.error("Writing traced calls failed, will retry: %s", exc)
-                self._error = exc
+                failures = 0
+            except Exception as exc:  # kept queued and retried; flush() reports it
+                failures += 1
+                logger.warning("Writing traced calls failed (attempt %d): %s", failures, exc)
+                time.sleep(min(0.05 * 2**failures, 5.0))
+                self._wakeup.set()
 
     def _drain(self) -> None:
         with self._writing:

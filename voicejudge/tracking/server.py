@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from weave.trace.errors import DigestMismatchError, InvalidRequest, NotFoundError
+from weave.trace.errors import (
+    DigestMismatchError,
+    InvalidRequest,
+    NotFoundError,
+    ObjectDeletedError,
+)
 from weave.trace.refs import ObjectRef, Ref, TableRef
 from weave.trace.serialization.digest import (
     compute_file_digest,
@@ -160,8 +165,10 @@ class LocalTraceServer:
 
     def close(self) -> None:
         atexit.unregister(self.call_processor.flush)
-        self.call_processor.close()
-        self.store.close()
+        try:
+            self.call_processor.close()
+        finally:
+            self.store.close()
 
     # Service -------------------------------------------------------------------------------
 
@@ -265,7 +272,7 @@ class LocalTraceServer:
         rows = self._select_calls(req)
         feedback = self._feedback_by_call(project_id, rows) if req.get("include_feedback") else {}
         for row in rows:
-            if feedback:
+            if req.get("include_feedback"):
                 row["summary"]["weave"]["feedback"] = feedback.get(row["id"], [])
             yield _to_call(row)
 
@@ -275,6 +282,7 @@ class LocalTraceServer:
         else:
             self.call_processor.flush()
             clauses, params = _call_filter_sql(req["project_id"], req.get("filter") or {})
+            clauses.append("started_at IS NOT NULL")
             sql = f"SELECT count(*) FROM calls WHERE {' AND '.join(clauses)}"
             count = self.store.query(sql, params)[0][0]
         limit = req.get("limit")
@@ -325,9 +333,11 @@ class LocalTraceServer:
         sort_by = list(req.get("sort_by") or [])
         sql_sort = all(spec["field"] in _CALL_SQL_SORTS for spec in sort_by)
         order = ", ".join(
-            f"{spec['field']} {'DESC' if spec.get('direction') == 'desc' else 'ASC'}"
+            f"{spec['field']} {'DESC' if spec.get('direction') == 'desc' else 'ASC'} NULLS LAST"
             for spec in sort_by
         )
+        # A call whose end arrived before its start (another process mid-write) is not shown.
+        clauses.append("started_at IS NOT NULL")
         sql = f"SELECT {_CALL_COLUMNS} FROM calls WHERE {' AND '.join(clauses)}"
         if sql_sort:
             sql += f" ORDER BY {order + ', ' if order else ''}started_at, rowid"
@@ -465,7 +475,7 @@ class LocalTraceServer:
             )
             params.append(json.dumps(list(flt["aliases"])))
         order = [
-            f"{spec['field']} {'DESC' if spec.get('direction') == 'desc' else 'ASC'}"
+            f"{spec['field']} {'DESC' if spec.get('direction') == 'desc' else 'ASC'} NULLS LAST"
             for spec in req.get("sort_by") or []
             if spec["field"] in _OBJECT_SORTS
         ]
@@ -585,6 +595,15 @@ class LocalTraceServer:
                     (*args, version),
                 )
         if not rows:
+            deleted = self.store.query(
+                "SELECT deleted_at FROM objects WHERE project_id = ? AND object_id = ? "
+                "AND deleted_at IS NOT NULL AND (digest = ? OR ? = 'v' || version_index)",
+                (*args, version, version),
+            )
+            if deleted:
+                raise ObjectDeletedError(
+                    f"Object {object_id}:{version} was deleted", _parse_time(deleted[0][0])
+                )
             raise NotFoundError(f"Object {object_id}:{version} not found")
         return rows[0][0]
 
@@ -706,9 +725,13 @@ class LocalTraceServer:
                 new_rows.append((compute_row_digest(row), row))
                 row_digests.append(new_rows[-1][0])
             elif "insert" in update:
-                row = update["insert"]["row"]
+                row, index = update["insert"]["row"], update["insert"]["index"]
+                if not 0 <= index <= len(row_digests):
+                    raise InvalidRequest(
+                        f"Cannot insert at row {index} of a {len(row_digests)}-row table"
+                    )
                 new_rows.append((compute_row_digest(row), row))
-                row_digests.insert(update["insert"]["index"], new_rows[-1][0])
+                row_digests.insert(index, new_rows[-1][0])
             elif "pop" in update:
                 index = update["pop"]["index"]
                 if not -len(row_digests) <= index < len(row_digests):
@@ -833,7 +856,7 @@ class LocalTraceServer:
     def _step(self, value: Any, edge: str, key: str) -> Any:
         if isinstance(value, _TableHandle):
             row_digests = self._table_row_digests(value.project_id, value.digest)
-            if edge == "index":
+            if edge == "index" and -len(row_digests) <= int(key) < len(row_digests):
                 digest = row_digests[int(key)]
             elif edge == "id" and key in row_digests:
                 digest = key
@@ -844,7 +867,7 @@ class LocalTraceServer:
             if key not in value:
                 raise NotFoundError(f"No field {key!r} in referenced value")
             return value[key]
-        if edge == "index" and isinstance(value, list):
+        if edge == "index" and isinstance(value, list) and -len(value) <= int(key) < len(value):
             return value[int(key)]
         raise NotFoundError(f"Cannot follow {edge}/{key} in referenced value")
 
@@ -866,18 +889,25 @@ class LocalTraceServer:
             raise DigestMismatchError(f"File: expected digest {expected}, computed {digest}")
         with self.store.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO files (digest, content) VALUES (?, ?)", (digest, content)
+                "INSERT OR IGNORE INTO files (project_id, digest, content) VALUES (?, ?, ?)",
+                (req["project_id"], digest, content),
             )
         return FileCreateResponse(digest=digest)
 
     def file_content_read(self, req: Mapping[str, Any]) -> FileContentReadRes:
-        rows = self.store.query("SELECT content FROM files WHERE digest = ?", (req["digest"],))
+        rows = self.store.query(
+            "SELECT content FROM files WHERE project_id = ? AND digest = ?",
+            (req["project_id"], req["digest"]),
+        )
         if not rows:
             raise NotFoundError(f"File {req['digest']} not found")
         return FileContentReadRes(content=bytes(rows[0][0]))
 
     def files_stats(self, req: Mapping[str, Any]) -> FileStatsResponse:
-        (total,) = self.store.query("SELECT coalesce(sum(length(content)), 0) FROM files")[0]
+        (total,) = self.store.query(
+            "SELECT coalesce(sum(length(content)), 0) FROM files WHERE project_id = ?",
+            (req["project_id"],),
+        )[0]
         return FileStatsResponse(total_size_bytes=total)
 
     # Feedback ------------------------------------------------------------------------------

@@ -107,8 +107,10 @@ _MIGRATIONS: dict[int, str] = {
     );
 
     CREATE TABLE files (
-        digest TEXT PRIMARY KEY,
-        content BLOB NOT NULL
+        project_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (project_id, digest)
     );
 
     CREATE TABLE feedback (
@@ -137,13 +139,19 @@ _BUSY_TIMEOUT_MS = 60_000
 
 
 class SQLiteStore:
-    """One store file, opened and migrated on construction; one connection shared by threads."""
+    """One store file, opened and migrated on construction.
+
+    A writer and a reader connection, each shared by this process's threads under its own
+    lock: with WAL, reads go on while a write waits for another process to finish.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
-        self._lock = threading.RLock()
-        self._conn = self._open()
+        self._write_lock = threading.RLock()
+        self._read_lock = threading.Lock()
+        self._writer = self._open()
         self._ensure_schema()
+        self._reader = self._connect()
 
     def _open(self) -> sqlite3.Connection:
         folder = self.path.parent
@@ -159,6 +167,15 @@ class SQLiteStore:
                 f"The trace store path {self.path} is not a file. "
                 "Remove it or set VOICEJUDGE_HOME to another folder."
             )
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise self._explain(exc) from None
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -167,7 +184,6 @@ class SQLiteStore:
                 check_same_thread=False,
             )
             conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
             raise self._explain(exc) from None
@@ -215,13 +231,13 @@ class SQLiteStore:
             raise self._explain(exc) from None
 
     def _read_version(self) -> int:
-        with self._lock:
-            has_meta = self._conn.execute(
+        with self._write_lock:
+            has_meta = self._writer.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
             ).fetchone()
             if not has_meta:
                 return 0
-            row = self._conn.execute(
+            row = self._writer.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
             ).fetchone()
         return int(row[0]) if row else 0
@@ -248,30 +264,41 @@ class SQLiteStore:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the file's write lock from its first statement."""
-        with self._lock:
+        with self._write_lock:
+            conn = self._writer
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
             except sqlite3.DatabaseError as exc:
                 raise self._explain(exc) from None
             try:
-                yield self._conn
+                yield conn
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._rollback(conn)
+                raise self._explain(exc) from exc
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                self._conn.execute("ROLLBACK")
-                raise self._explain(exc) from None
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        # SQLite may already have rolled back (a full disk, say); a second rollback would
+        # raise and hide the error that matters.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Run one read statement and return all its rows."""
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        with self._read_lock:
+            try:
+                return self._reader.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._explain(exc) from exc
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        with self._write_lock, self._read_lock:
+            self._writer.close()
+            self._reader.close()
 
 
 def _split_statements(script: str) -> list[str]:
