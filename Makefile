@@ -18,6 +18,7 @@ $(VENV)/.voicejudge-installed: pyproject.toml scripts/setup.sh
 
 demo: setup
 	$(BIN)/voicejudge doctor
+	$(BIN)/voicejudge analyze assets/voices/*.flac
 
 test: setup lint
 	$(BIN)/python -m pytest -q
@@ -32,3 +33,4 @@ format: setup
 
 bench: setup
 	$(BIN)/python scripts/bench_tracing.py
+	$(BIN)/python scripts/bench_audio.py

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
-# Debian packages used by voicejudge and its tests: chattr (e2fsprogs) makes a folder
-# unwritable even for root in the store-permission test.
-DEBIAN_PACKAGES=(e2fsprogs)
+# Debian packages used by voicejudge and its tests: espeak-ng and sox synthesize voices;
+# chattr (e2fsprogs) makes a folder unwritable even for root in the store-permission test.
+DEBIAN_PACKAGES=(espeak-ng sox e2fsprogs)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -4,6 +4,23 @@ from voicejudge.settings import apply_safe_environment
 
 apply_safe_environment()
 
+from voicejudge.audio import (  # noqa: E402
+    AudioClip,
+    AudioError,
+    FeatureCache,
+    Features,
+    extract_features,
+    load_audio,
+    z_scores,
+)
+from voicejudge.audio.quality import QualityScores, assess_quality  # noqa: E402
+from voicejudge.data import (  # noqa: E402
+    SampleSet,
+    SampleSetError,
+    VoiceSample,
+    load_sample_set,
+    publish_sample_set,
+)
 from voicejudge.errors import (  # noqa: E402
     ConfigError,
     StoreError,
@@ -22,16 +39,30 @@ from voicejudge.tracking import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "AudioClip",
+    "AudioError",
     "BackendChoice",
     "ConfigError",
+    "FeatureCache",
+    "Features",
     "LocalTraceServer",
+    "QualityScores",
+    "SampleSet",
+    "SampleSetError",
     "Settings",
     "StoreError",
     "TrackingError",
     "VoiceJudgeError",
+    "VoiceSample",
     "__version__",
+    "assess_quality",
     "close_tracking",
+    "extract_features",
     "init_tracking",
+    "load_audio",
+    "load_sample_set",
     "load_settings",
+    "publish_sample_set",
     "resolve_backend",
+    "z_scores",
 ]

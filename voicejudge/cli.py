@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="check this machine and show where traces go")
     doctor.set_defaults(run=_doctor)
+
+    analyze = commands.add_parser("analyze", help="acoustic features and quality of audio files")
+    analyze.add_argument("files", nargs="+", metavar="FILE", help="WAV, FLAC or OGG files")
+    analyze.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    analyze.set_defaults(run=_analyze)
 
     traces = commands.add_parser("traces", help="list recent traced calls")
     _tracking_options(traces)
@@ -97,6 +103,75 @@ def _doctor(args: argparse.Namespace) -> int:
         return 1
     out.print("All checks passed.")
     return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from voicejudge.audio.analysis import ClipFailure, analyze_files
+    from voicejudge.audio.features import FeatureCache
+    from voicejudge.settings import load_settings
+
+    settings = load_settings()
+    results = analyze_files(
+        args.files,
+        cache=FeatureCache(settings.feature_cache),
+        max_duration_s=settings.max_clip_seconds,
+    )
+    failures = [r for r in results if isinstance(r, ClipFailure)]
+    if args.json:
+        _print_json([r.model_dump(mode="json") for r in results])
+    else:
+        _print_analysis(results)
+    for failure in failures if not args.json else []:
+        err.print(f"[bold red]error:[/] {failure.error}", highlight=False)
+    return 1 if failures else 0
+
+
+def _print_analysis(results: list[Any]) -> None:
+    from voicejudge.audio.analysis import ClipReport
+
+    reports = [r for r in results if isinstance(r, ClipReport)]
+    if not reports:
+        return
+    table = Table(title=f"{len(reports)} analysed file(s)")
+    headers = (
+        "file",
+        "dur s",
+        "F0 Hz",
+        "range st",
+        "syll/s",
+        "LUFS",
+        "SNR dB",
+        "band kHz",
+        "clip %",
+        "HNR dB",
+        "noise",
+        "color",
+        "discont",
+        "loud",
+        "overall",
+    )
+    for header in headers:
+        table.add_column(header, justify="left" if header == "file" else "right")
+    for report in reports:
+        f, q = report.features, report.quality
+        table.add_row(
+            Path(report.file).name,
+            f"{f.duration_s:.1f}",
+            _maybe(f.f0_median_hz, "{:.0f}"),
+            _maybe(f.f0_range_st, "{:.1f}"),
+            f"{f.syll_rate:.1f}",
+            f"{f.lufs:.1f}",
+            f"{f.snr_db:.0f}",
+            f"{f.bandwidth_hz / 1000:.1f}",
+            f"{f.clip_ratio * 100:.2f}",
+            _maybe(f.hnr_db, "{:.1f}"),
+            *(f"{v:.1f}" for v in (q.noise, q.coloration, q.discontinuity, q.loudness, q.overall)),
+        )
+    out.print(table)
+
+
+def _maybe(value: float | None, template: str) -> str:
+    return "-" if value is None else template.format(value)
 
 
 def _traces_list(args: argparse.Namespace) -> int:

@@ -46,11 +46,19 @@ class Settings(BaseSettings):
         default="local",
         description="Entity used in refs of the embedded store (hosted W&B uses your account).",
     )
+    max_clip_seconds: float = Field(
+        default=60.0, gt=0, description="Longest clip accepted, seconds."
+    )
 
     @property
     def store_path(self) -> Path:
         """The embedded trace store file."""
         return self.home / "traces.db"
+
+    @property
+    def feature_cache(self) -> Path:
+        """Folder of cached acoustic features, one JSON file per clip content hash."""
+        return self.home / "cache" / "features"
 
 
 def load_settings() -> Settings:
