@@ -132,39 +132,41 @@ def _print_analysis(results: list[Any]) -> None:
     reports = [r for r in results if isinstance(r, ClipReport)]
     if not reports:
         return
-    table = Table(title=f"{len(reports)} analysed file(s)")
+    table = Table(
+        title=f"{len(reports)} analysed file(s)",
+        caption="quality 1-5: noise, coloration, discontinuity, loudness, overall",
+        box=None,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
     headers = (
         "file",
-        "dur s",
-        "F0 Hz",
-        "range st",
-        "syll/s",
+        "sec",
+        "F0",
+        "syl/s",
         "LUFS",
-        "SNR dB",
-        "band kHz",
-        "clip %",
-        "HNR dB",
-        "noise",
-        "color",
-        "discont",
+        "SNR",
+        "kHz",
+        "clip%",
+        "noi",
+        "col",
+        "dis",
         "loud",
-        "overall",
+        "all",
     )
     for header in headers:
-        table.add_column(header, justify="left" if header == "file" else "right")
+        table.add_column(header, justify="left" if header == "file" else "right", no_wrap=True)
     for report in reports:
         f, q = report.features, report.quality
         table.add_row(
             Path(report.file).name,
             f"{f.duration_s:.1f}",
             _maybe(f.f0_median_hz, "{:.0f}"),
-            _maybe(f.f0_range_st, "{:.1f}"),
             f"{f.syll_rate:.1f}",
-            f"{f.lufs:.1f}",
+            f"{f.lufs:.0f}",
             f"{f.snr_db:.0f}",
             f"{f.bandwidth_hz / 1000:.1f}",
-            f"{f.clip_ratio * 100:.2f}",
-            _maybe(f.hnr_db, "{:.1f}"),
+            f"{f.clip_ratio * 100:.1f}",
             *(f"{v:.1f}" for v in (q.noise, q.coloration, q.discontinuity, q.loudness, q.overall)),
         )
     out.print(table)
