@@ -27,6 +27,9 @@ from voicejudge.errors import (  # noqa: E402
     TrackingError,
     VoiceJudgeError,
 )
+from voicejudge.learner import Pattern, PreferenceLearner, PreferencePatterns  # noqa: E402
+from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from  # noqa: E402
+from voicejudge.rubric import Criterion, score  # noqa: E402
 from voicejudge.settings import Settings, load_settings  # noqa: E402
 from voicejudge.tracking import (  # noqa: E402
     BackendChoice,
@@ -42,11 +45,17 @@ __all__ = [
     "AudioClip",
     "AudioError",
     "BackendChoice",
+    "Comparison",
     "ConfigError",
+    "Criterion",
     "FeatureCache",
     "Features",
     "LocalTraceServer",
+    "Pattern",
+    "PreferenceLearner",
+    "PreferencePatterns",
     "QualityScores",
+    "RankingFeedback",
     "SampleSet",
     "SampleSetError",
     "Settings",
@@ -57,6 +66,7 @@ __all__ = [
     "__version__",
     "assess_quality",
     "close_tracking",
+    "comparisons_from",
     "extract_features",
     "init_tracking",
     "load_audio",
@@ -64,5 +74,6 @@ __all__ = [
     "load_settings",
     "publish_sample_set",
     "resolve_backend",
+    "score",
     "z_scores",
 ]
