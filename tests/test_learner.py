@@ -7,7 +7,8 @@ import pytest
 
 from voicejudge.audio import extract_features
 from voicejudge.data import load_sample_set
-from voicejudge.learner import PreferenceLearner, fit_rubric, learn_acoustic
+from voicejudge.learner import PreferenceLearner
+from voicejudge.preference_fit import fit_rubric, learn_acoustic
 from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
 from voicejudge.rubric import Criterion, score
 

@@ -27,7 +27,8 @@ from voicejudge.errors import (  # noqa: E402
     TrackingError,
     VoiceJudgeError,
 )
-from voicejudge.learner import Pattern, PreferenceLearner, PreferencePatterns  # noqa: E402
+from voicejudge.learner import PreferenceLearner  # noqa: E402
+from voicejudge.patterns import Pattern, PreferencePatterns  # noqa: E402
 from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from  # noqa: E402
 from voicejudge.rubric import Criterion, score  # noqa: E402
 from voicejudge.settings import Settings, load_settings  # noqa: E402

@@ -49,11 +49,21 @@ class Settings(BaseSettings):
     max_clip_seconds: float = Field(
         default=60.0, gt=0, description="Longest clip accepted, seconds."
     )
+    gemini_timeout_s: float = Field(default=120.0, gt=0, description="Per-request timeout.")
+    gemini_attempts: int = Field(default=5, ge=1, description="Tries per request (retries + 1).")
+    gemini_retry_delay_s: float = Field(default=1.0, ge=0, description="First retry delay.")
+    gemini_concurrency: int = Field(default=8, ge=1, description="Requests in flight per model.")
+    gemini_cache: bool = Field(default=True, description="Reuse replies to identical requests.")
 
     @property
     def store_path(self) -> Path:
         """The embedded trace store file."""
         return self.home / "traces.db"
+
+    @property
+    def reply_cache(self) -> Path:
+        """Folder of cached model replies, one JSON file per request hash."""
+        return self.home / "cache" / "replies"
 
     @property
     def feature_cache(self) -> Path:

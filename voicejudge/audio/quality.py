@@ -44,7 +44,16 @@ def assess_quality(clip: AudioClip, features: Features) -> QualityScores:
 
 
 def describe(features: Features, quality: QualityScores) -> str:
-    """One paragraph of measured facts, for judge and learner prompts."""
+    """One paragraph of measured facts and quality scores, for judge and learner prompts."""
+    return (
+        f"{describe_features(features)} quality (1-5): noise {quality.noise:.1f}, "
+        f"coloration {quality.coloration:.1f}, discontinuity {quality.discontinuity:.1f}, "
+        f"loudness {quality.loudness:.1f}, overall about {quality.overall:.1f}."
+    )
+
+
+def describe_features(features: Features) -> str:
+    """The measured facts of one clip in one paragraph."""
     parts = [f"Measured over {features.duration_s:.1f} s:"]
     if features.f0_median_hz is not None:
         parts.append(
@@ -68,11 +77,6 @@ def describe(features: Features, quality: QualityScores) -> str:
         f"bandwidth {features.bandwidth_hz / 1000:.1f} kHz, "
         f"clipped samples {features.clip_ratio:.2%}, spectral centroid "
         f"{features.centroid_hz:.0f} Hz;{roughness}"
-    )
-    parts.append(
-        f"quality (1-5): noise {quality.noise:.1f}, coloration {quality.coloration:.1f}, "
-        f"discontinuity {quality.discontinuity:.1f}, loudness {quality.loudness:.1f}, "
-        f"overall about {quality.overall:.1f}."
     )
     return " ".join(parts)
 

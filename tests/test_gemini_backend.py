@@ -1,0 +1,197 @@
+"""The Gemini backend through the real google-genai client against a loopback fake server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+
+import pytest
+
+from tests.fake_gemini import FakeGemini, blocked, error, first_take_wins, labels_in, reply
+from voicejudge.backends import (
+    MissingKeyError,
+    ModelReplyError,
+    ModelRequest,
+    ModelRequestError,
+    backend_for,
+    reset_backends,
+)
+from voicejudge.data import load_sample_set
+from voicejudge.judge import SpeechJudge, judge_reply_type
+from voicejudge.judge_prompt import seed_prompt
+
+KEY = "test-key-never-in-a-trace-4f9c"
+MODEL = "gemini:gemini-test"
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch, client):
+    fake = FakeGemini()
+    with fake.running():
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
+        monkeypatch.setenv("GEMINI_API_KEY", KEY)
+        monkeypatch.setenv("VOICEJUDGE_GEMINI_RETRY_DELAY_S", "0.01")
+        monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "false")
+        reset_backends()
+        yield fake
+        reset_backends()
+
+
+@pytest.fixture(scope="module")
+def voices():
+    return load_sample_set(Path(__file__).resolve().parents[1] / "assets" / "voices")
+
+
+def _request(labels=("A", "B")) -> ModelRequest:
+    labels = list(labels)
+    return ModelRequest(
+        system="Judge these takes.",
+        parts=[text for label in labels for text in (f"Take {label}:", f"(audio of {label})")],
+        response_type=judge_reply_type(labels),
+        temperature=0.0,
+        check=lambda r: (
+            None
+            if sorted(x.value for x in r.ranking) == sorted(labels)
+            else (_ for _ in ()).throw(ValueError("the ranking must list each label exactly once"))
+        ),
+    )
+
+
+def _generate(request: ModelRequest):
+    return asyncio.run(backend_for(MODEL).generate(request))
+
+
+def _inline(part: dict) -> dict | None:
+    return part.get("inlineData") or part.get("inline_data")
+
+
+def test_judge_request_carries_labelled_audio_schema_and_temperature(gemini, voices) -> None:
+    takes = [voices.get(f"voice-00{i}") for i in range(3)]
+    judge = SpeechJudge(prompt=seed_prompt(), model=MODEL, temperature=0.0)
+    verdict = judge.rank(takes, orders=1)
+
+    assert gemini.paths == ["/v1/models/gemini-test:generateContent"]
+    body = gemini.requests[0]
+    config = body["generationConfig"]
+    assert config["temperature"] == 0
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseSchema"]["properties"]["ranking"]["items"]["enum"] == ["A", "B", "C"]
+    assert "late 50s" in body["systemInstruction"]["parts"][0]["text"]
+    parts = body["contents"][0]["parts"]
+    audio_at = [i for i, p in enumerate(parts) if _inline(p)]
+    assert len(audio_at) == 3
+    answer = verdict.per_order[0]
+    for label, index in zip("ABC", audio_at, strict=True):
+        assert parts[index - 1]["text"] == f"Take {label}:"
+        inline = _inline(parts[index])
+        assert inline.get("mimeType", inline.get("mime_type")) == "audio/wav"
+        clip = voices.get(answer.labels[label]).clip()
+        data = inline["data"]
+        assert base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)) == clip.to_wav_bytes()
+    assert any("measured" in p.get("text", "") for p in parts), "meta-info is on for Gemini"
+    assert answer.ranking == answer.presented, "first_take_wins ranks in presented order"
+    assert gemini.api_keys == {KEY}
+
+
+def test_listwise_answers_map_back_to_sample_ids(gemini, voices) -> None:
+    gemini.default = lambda req: reply({"thinking": "t", "ranking": labels_in(req)[::-1]})
+    takes = [voices.get(f"voice-01{i}") for i in range(4)]
+    verdict = SpeechJudge(prompt=seed_prompt(), model=MODEL).rank(takes, orders=2)
+    for answer in verdict.per_order:
+        assert answer.ranking == answer.presented[::-1]
+        assert [answer.labels[label] for label in "ABCD"] == answer.presented
+
+
+def test_position_bias_is_caught(gemini, voices) -> None:
+    gemini.default = first_take_wins
+    verdict = SpeechJudge(prompt=seed_prompt(), model=MODEL).compare(
+        voices.get("voice-001"), voices.get("voice-002")
+    )
+    assert verdict.winner is None
+    assert verdict.position_consistency == 0.0
+    assert {a.ranking[0] for a in verdict.per_order} == {"voice-001", "voice-002"}
+
+
+def test_rate_limit_then_server_error_then_success(gemini) -> None:
+    gemini.script = [lambda r: error(429, "slow down"), lambda r: error(500, "oops")]
+    gemini.default = lambda r: reply({"thinking": "ok", "ranking": ["B", "A"]})
+    result = _generate(_request())
+    assert [x.value for x in result.ranking] == ["B", "A"]
+    assert len(gemini.requests) == 3
+
+
+def test_bad_request_fails_at_once_with_a_clear_message(gemini) -> None:
+    gemini.default = lambda r: error(400, "Invalid JSON payload")
+    with pytest.raises(ModelRequestError, match="HTTP 400: Invalid JSON payload"):
+        _generate(_request())
+    assert len(gemini.requests) == 1
+
+
+def test_malformed_json_is_repaired_once(gemini) -> None:
+    gemini.script = [lambda r: reply("{'ranking': [A, B")]
+    gemini.default = lambda r: reply({"thinking": "fixed", "ranking": ["A", "B"]})
+    assert _generate(_request()).thinking == "fixed"
+    repair = gemini.requests[1]["contents"]
+    assert repair[1]["role"] == "model" and "{'ranking'" in repair[1]["parts"][0]["text"]
+    assert "not valid" in repair[2]["parts"][0]["text"]
+
+
+def test_malformed_json_twice_is_a_model_reply_error(gemini) -> None:
+    gemini.default = lambda r: reply("```json\nnot json\n```")
+    with pytest.raises(ModelReplyError, match="invalid reply twice"):
+        _generate(_request())
+    assert len(gemini.requests) == 2
+
+
+def test_blocked_reply_is_a_clear_error(gemini) -> None:
+    gemini.default = lambda r: blocked("SAFETY")
+    with pytest.raises(ModelReplyError, match=r"blocked the request \(SAFETY\)"):
+        _generate(_request())
+    assert len(gemini.requests) == 1
+
+
+def test_non_permutation_ranking_is_repaired_then_an_error(gemini, voices) -> None:
+    gemini.default = lambda r: reply({"thinking": "x", "ranking": ["A", "A"]})
+    judge = SpeechJudge(prompt=seed_prompt(), model=MODEL)
+    with pytest.raises(ModelReplyError, match="exactly once"):
+        judge.rank([voices.get("voice-001"), voices.get("voice-002")], orders=1)
+    assert len(gemini.requests) == 2
+    gemini.requests.clear()
+    gemini.script = [lambda r: reply({"thinking": "x", "ranking": ["B", "B"]})]
+    gemini.default = first_take_wins
+    fixed = judge.rank([voices.get("voice-001"), voices.get("voice-002")], orders=1)
+    assert len(gemini.requests) == 2 and len(fixed.per_order[0].ranking) == 2
+
+
+def test_every_call_is_traced_without_the_key(gemini, client) -> None:
+    gemini.default = lambda r: reply({"thinking": "ok", "ranking": ["A", "B"]})
+    _generate(_request())
+    gemini.default = lambda r: error(400, "nope")
+    with pytest.raises(ModelRequestError):
+        _generate(_request())
+    client.flush()
+    calls = [c for c in client.get_calls() if "gemini.generate" in c.op_name]
+    assert [c.summary["weave"]["status"] for c in calls] == ["success", "error"]
+    assert "HTTP 400" in calls[1].exception
+    assert calls[0].inputs["temperature"] == 0.0 and calls[0].inputs["model"] == MODEL
+    store = Path(client.server.path)
+    for path in store.parent.glob("traces.db*"):
+        assert KEY.encode() not in path.read_bytes()
+
+
+def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    reset_backends()
+    with pytest.raises(MissingKeyError, match="GEMINI_API_KEY"):
+        backend_for("gemini:gemini-2.5-flash")
+
+
+def test_identical_requests_are_served_from_the_cache(gemini, monkeypatch) -> None:
+    monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "true")
+    reset_backends()
+    gemini.default = lambda r: reply({"thinking": "once", "ranking": ["A", "B"]})
+    first = _generate(_request())
+    second = _generate(_request())
+    assert first.model_dump() == second.model_dump() and len(gemini.requests) == 1

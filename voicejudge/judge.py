@@ -1,0 +1,205 @@
+"""`SpeechJudge`: ranks voice takes with a `JudgePrompt`, controlling for position bias.
+
+Takes are shown under neutral labels in shuffled orders; every presentation order is judged,
+answers are mapped back to sample ids, and a winner is only named when the orders agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from enum import Enum
+from typing import Any
+
+import weave
+from pydantic import BaseModel, Field, create_model
+
+from voicejudge.audio.features import FeatureCache
+from voicejudge.audio.quality import assess_quality, describe
+from voicejudge.backends import JudgeTask, ModelRequest, Part, backend_for
+from voicejudge.backends.running import run_sync
+from voicejudge.data import VoiceSample
+from voicejudge.errors import VoiceJudgeError
+from voicejudge.judge_prompt import JudgePrompt
+from voicejudge.prompts import load_prompt, render
+from voicejudge.settings import load_settings
+
+LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class JudgeError(VoiceJudgeError):
+    """The judge cannot run on what it was given."""
+
+
+class OrderAnswer(BaseModel):
+    """The judge's answer for one presentation order, in sample ids."""
+
+    presented: list[str] = Field(description="sample ids in the order they were presented")
+    labels: dict[str, str] = Field(description="label -> sample id")
+    ranking: list[str] = Field(description="sample ids, best first")
+    thinking: str = ""
+    scores: dict[str, float] | None = None
+
+
+class JudgeVerdict(BaseModel):
+    """The judge's decision over all presentation orders."""
+
+    winner: str | None = Field(description="best sample id when every order agrees, else None")
+    ranking: list[str] = Field(description="consensus ranking, best first ([] if undecided)")
+    position_consistency: float = Field(
+        description="share of sample pairs ordered alike by all orders"
+    )
+    per_order: list[OrderAnswer]
+    prompt_ref: str | None = None
+
+
+class SpeechJudge(weave.Model):
+    """A judge: a judge prompt (published as a ref) and a model string."""
+
+    prompt: JudgePrompt
+    model: str = "acoustic"
+    temperature: float = 0.0
+    include_meta: bool | None = Field(
+        default=None, description="add measured facts per take (default: on for LLM backends)"
+    )
+    seed: int = 0
+
+    @weave.op(postprocess_inputs=lambda inputs: _ids(inputs))
+    def compare(self, a: VoiceSample, b: VoiceSample) -> JudgeVerdict:
+        """Judge A-then-B and B-then-A; a winner only when both orders agree."""
+        return run_sync(self.acompare(a, b))
+
+    @weave.op(postprocess_inputs=lambda inputs: _ids(inputs))
+    def rank(self, samples: list[VoiceSample], orders: int = 2) -> JudgeVerdict:
+        """Judge the takes listwise in `orders` shuffled presentations."""
+        return run_sync(self.arank(samples, orders))
+
+    async def acompare(self, a: VoiceSample, b: VoiceSample) -> JudgeVerdict:
+        return await self._judge([[a, b], [b, a]])
+
+    async def arank(self, samples: list[VoiceSample], orders: int = 2) -> JudgeVerdict:
+        if len(samples) > len(LABELS):
+            raise JudgeError(f"Cannot rank more than {len(LABELS)} takes at once.")
+        rng = random.Random(f"{self.seed}:" + ",".join(sorted(s.id for s in samples)))
+        presentations = []
+        for _ in range(max(1, orders)):
+            shuffled = list(samples)
+            rng.shuffle(shuffled)
+            presentations.append(shuffled)
+        return await self._judge(presentations)
+
+    async def _judge(self, presentations: list[list[VoiceSample]]) -> JudgeVerdict:
+        ids = [s.id for s in presentations[0]]
+        if len(set(ids)) != len(ids) or len(ids) < 2:
+            raise JudgeError(f"Judge at least two different takes; got {ids}.")
+        answers = await asyncio.gather(*(self._answer(order) for order in presentations))
+        return _verdict(list(answers), ids, _ref_uri(self.prompt))
+
+    async def _answer(self, order: list[VoiceSample]) -> OrderAnswer:
+        labels = list(LABELS[: len(order)])
+        by_label = dict(zip(labels, order, strict=True))
+        clips = {label: sample.clip() for label, sample in by_label.items()}
+        include_meta = (
+            self.include_meta if self.include_meta is not None else self.model != "acoustic"
+        )
+        meta_note = " Measured acoustic facts follow each take." if include_meta else ""
+        parts: list[Part] = []
+        cache = FeatureCache(load_settings().feature_cache) if include_meta else None
+        for label, clip in clips.items():
+            parts += [f"Take {label}:", clip]
+            if cache is not None:
+                features = cache.features(clip)
+                parts.append(
+                    f"Take {label} measured: {describe(features, assess_quality(clip, features))}"
+                )
+        postfix = render(load_prompt("judge_postfix"), meta_note=meta_note)
+        request = ModelRequest(
+            system=f"{self.prompt.text}\n\n{postfix}",
+            parts=parts,
+            response_type=judge_reply_type(labels),
+            temperature=self.temperature,
+            task=JudgeTask(criteria=self.prompt.criteria, clips=clips),
+            check=lambda reply: _check_permutation(reply, labels),
+        )
+        reply = await backend_for(self.model).generate(request)
+        ranking = [by_label[_label(item)].id for item in reply.ranking]
+        scores = None
+        if getattr(reply, "scores", None):
+            scores = {by_label[_label(s.label)].id: s.score for s in reply.scores}
+        return OrderAnswer(
+            presented=[s.id for s in order],
+            labels={label: sample.id for label, sample in by_label.items()},
+            ranking=ranking,
+            thinking=reply.thinking,
+            scores=scores,
+        )
+
+
+def judge_reply_type(labels: list[str]) -> type[BaseModel]:
+    """The reply schema for these labels: the ranking may only use them (an enum)."""
+    label_enum = Enum("Label", {label: label for label in labels}, type=str)
+    label_score = create_model("LabelScore", label=(label_enum, ...), score=(float, ...))
+    return create_model(
+        "JudgeReply",
+        thinking=(str, Field(description="brief reasoning about each take, before ranking")),
+        ranking=(
+            list[label_enum],
+            Field(description="every label exactly once, best take first"),
+        ),
+        scores=(
+            list[label_score] | None,
+            Field(default=None, description="optional score per label"),
+        ),
+    )
+
+
+def _check_permutation(reply: Any, labels: list[str]) -> None:
+    given = [_label(item) for item in reply.ranking]
+    if sorted(given) != sorted(labels):
+        raise ValueError(
+            f"the ranking must list each of {', '.join(labels)} exactly once; got {given}"
+        )
+
+
+def _label(item: Any) -> str:
+    return item.value if isinstance(item, Enum) else str(item)
+
+
+def _verdict(answers: list[OrderAnswer], ids: list[str], prompt_ref: str | None) -> JudgeVerdict:
+    pairs = [(x, y) for i, x in enumerate(ids) for y in ids[i + 1 :]]
+    positions = [{sample_id: n for n, sample_id in enumerate(a.ranking)} for a in answers]
+
+    def consistent(x: str, y: str) -> bool:
+        return len({p[x] < p[y] for p in positions}) == 1
+
+    agreed = sum(consistent(x, y) for x, y in pairs)
+    consistency = agreed / len(pairs)
+    mean_position = {i: sum(p[i] for p in positions) / len(positions) for i in ids}
+    winners = {a.ranking[0] for a in answers}
+    winner = winners.pop() if len(winners) == 1 else None
+    ranking = sorted(ids, key=lambda i: (mean_position[i], ids.index(i))) if winner else []
+    return JudgeVerdict(
+        winner=winner,
+        ranking=ranking,
+        position_consistency=round(consistency, 4),
+        per_order=answers,
+        prompt_ref=prompt_ref,
+    )
+
+
+def _ref_uri(prompt: JudgePrompt) -> str | None:
+    ref = getattr(prompt, "ref", None)
+    return ref.uri() if ref is not None else None
+
+
+def _ids(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Trace samples by id (their audio is traced once, with the model call)."""
+    out: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if isinstance(value, VoiceSample):
+            out[key] = value.id
+        elif isinstance(value, list) and value and isinstance(value[0], VoiceSample):
+            out[key] = [sample.id for sample in value]
+        else:
+            out[key] = value
+    return out
