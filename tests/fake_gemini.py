@@ -65,6 +65,8 @@ class FakeGemini:
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.api_keys: set[str] = set()
+        self.uploads: list[bytes] = []
+        self.uploads: list[bytes] = []
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
@@ -104,13 +106,25 @@ class FakeGemini:
                 return
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
-                status, payload = fake.answer(
-                    self.path, body, self.headers.get("x-goog-api-key", "")
-                )
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                headers: dict[str, str] = {}
+                if self.path.startswith("/upload/"):  # Files API: start a resumable upload
+                    status, payload = 200, {}
+                    headers["x-goog-upload-url"] = f"{fake.url}/resumable/{len(fake.uploads)}"
+                elif self.path.startswith("/resumable/"):  # Files API: the bytes, finalized
+                    fake.uploads.append(raw)
+                    name = f"files/upload-{len(fake.uploads)}"
+                    uri = f"{fake.url}/v1beta/{name}"
+                    file = {"name": name, "uri": uri, "mimeType": "audio/wav", "state": "ACTIVE"}
+                    status, payload = 200, {"file": file}
+                    headers["x-goog-upload-status"] = "final"
+                else:
+                    key = self.headers.get("x-goog-api-key", "")
+                    status, payload = fake.answer(self.path, json.loads(raw), key)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                for name, value in {**headers, "content-type": "application/json"}.items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -195,3 +195,38 @@ def test_identical_requests_are_served_from_the_cache(gemini, monkeypatch) -> No
     first = _generate(_request())
     second = _generate(_request())
     assert first.model_dump() == second.model_dump() and len(gemini.requests) == 1
+
+
+def test_audio_above_the_inline_limit_goes_through_the_files_api(gemini, voices) -> None:
+    from voicejudge.backends.gemini import GeminiBackend
+
+    backend = GeminiBackend("gemini-test", inline_limit_bytes=1000, initial_delay_s=0.01)
+    clip = voices.get("voice-001").clip()
+    request = ModelRequest(
+        system="s",
+        parts=["Take A:", clip, "Take B:", clip],
+        response_type=judge_reply_type(["A", "B"]),
+    )
+    gemini.default = lambda r: reply({"thinking": "t", "ranking": ["A", "B"]})
+    asyncio.run(backend.generate(request))
+    assert gemini.uploads == [clip.to_wav_bytes()], "uploaded once, byte-exact"
+    parts = gemini.requests[0]["contents"][0]["parts"]
+    files = [p.get("fileData") or p.get("file_data") for p in parts]
+    files = [f for f in files if f]
+    assert len(files) == 2
+    assert all(f.get("mimeType", f.get("mime_type")) == "audio/wav" for f in files)
+
+
+def test_unreachable_service_is_retried_then_a_clear_error(monkeypatch, client) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    monkeypatch.setenv("VOICEJUDGE_GEMINI_RETRY_DELAY_S", "0.01")
+    reset_backends()
+    with pytest.raises(ModelRequestError, match="could not be reached"):
+        _generate(_request())
+    reset_backends()

@@ -75,6 +75,7 @@ class GeminiBackend:
         self._limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._cache_dir = cache_dir
         self._inline_limit = inline_limit_bytes
+        self._uploaded: dict[str, str] = {}
 
     @weave.op(name="gemini.generate", postprocess_inputs=trace_inputs)
     async def generate(self, request: ModelRequest) -> Any:
@@ -130,10 +131,12 @@ class GeminiBackend:
         wav = part.to_wav_bytes()
         if len(wav) <= self._inline_limit:
             return types.Part.from_bytes(data=wav, mime_type="audio/wav")
-        uploaded = await self._client.aio.files.upload(
-            file=io.BytesIO(wav), config=types.UploadFileConfig(mime_type="audio/wav")
-        )
-        return types.Part.from_uri(file_uri=uploaded.uri or "", mime_type="audio/wav")
+        if part.sha256 not in self._uploaded:
+            uploaded = await self._client.aio.files.upload(
+                file=io.BytesIO(wav), config=types.UploadFileConfig(mime_type="audio/wav")
+            )
+            self._uploaded[part.sha256] = uploaded.uri or ""
+        return types.Part.from_uri(file_uri=self._uploaded[part.sha256], mime_type="audio/wav")
 
     async def _call(
         self, contents: list[types.Content], config: types.GenerateContentConfig
