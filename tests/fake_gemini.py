@@ -58,9 +58,12 @@ def first_take_wins(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 class FakeGemini:
     """Serves on 127.0.0.1; `script` is consumed first, then `default` answers."""
 
-    def __init__(self, default: Responder = first_take_wins, delay_s: float = 0.0) -> None:
+    def __init__(
+        self, default: Responder = first_take_wins, delay_s: float = 0.0, record: bool = True
+    ) -> None:
         self.default = default
         self.delay_s = delay_s
+        self.record = record
         self.script: list[Responder] = []
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
@@ -84,9 +87,10 @@ class FakeGemini:
 
     def answer(self, path: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
-            self.requests.append(body)
-            self.paths.append(path)
-            self.api_keys.add(key)
+            if self.record:
+                self.requests.append(body)
+                self.paths.append(path)
+                self.api_keys.add(key)
             responder = self.script.pop(0) if self.script else self.default
         if not _ROUTE.match(path.split("?")[0]):
             return 404, {
@@ -101,6 +105,9 @@ class FakeGemini:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as separate writes; with Nagle's algorithm on, a
+            # keep-alive client would wait for a delayed ACK (about 40 ms) on every reply.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 return
@@ -120,7 +127,9 @@ class FakeGemini:
                     headers["x-goog-upload-status"] = "final"
                 else:
                     key = self.headers.get("x-goog-api-key", "")
-                    status, payload = fake.answer(self.path, json.loads(raw), key)
+                    # Without recording, a benchmark's fake spends no time parsing bodies.
+                    body = json.loads(raw) if fake.record else {}
+                    status, payload = fake.answer(self.path, body, key)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in {**headers, "content-type": "application/json"}.items():
@@ -130,3 +139,21 @@ class FakeGemini:
                 self.wfile.write(data)
 
         return Handler
+
+
+def serve_forever(delay_s: float) -> None:
+    """Run a pairwise fake in this process and print its URL (for benchmarks)."""
+    fake = FakeGemini(
+        default=lambda r: reply({"thinking": "t", "ranking": ["B", "A"]}),
+        delay_s=delay_s,
+        record=False,
+    )
+    with fake.running():
+        print(fake.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_forever(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)

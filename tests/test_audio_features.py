@@ -103,7 +103,11 @@ def test_feature_cache_analyses_a_clip_once(voices: dict[str, AudioClip], tmp_pa
     stored["duration_s"] = 999.0
     files[0].write_text(json.dumps(stored))
     assert cache.features(voices["clean"]) is first
-    assert FeatureCache(tmp_path / "features").features(voices["clean"]).duration_s == 999.0
+    assert FeatureCache(tmp_path / "features").features(voices["clean"]) is first, "shared"
+    elsewhere = tmp_path / "copied"
+    elsewhere.mkdir()
+    (elsewhere / files[0].name).write_text(files[0].read_text())
+    assert FeatureCache(elsewhere).features(voices["clean"]).duration_s == 999.0
 
 
 def test_quality_scores_track_the_problems(

@@ -78,6 +78,7 @@ def test_judge_request_carries_labelled_audio_schema_and_temperature(gemini, voi
     assert config["responseMimeType"] == "application/json"
     assert config["responseSchema"]["properties"]["ranking"]["items"]["enum"] == ["A", "B", "C"]
     assert "late 50s" in body["systemInstruction"]["parts"][0]["text"]
+    assert "the better take first" not in body["systemInstruction"]["parts"][0]["text"]
     parts = body["contents"][0]["parts"]
     audio_at = [i for i, p in enumerate(parts) if _inline(p)]
     assert len(audio_at) == 3
@@ -110,6 +111,8 @@ def test_position_bias_is_caught(gemini, voices) -> None:
     )
     assert verdict.winner is None
     assert verdict.position_consistency == 0.0
+    system = gemini.requests[0]["systemInstruction"]["parts"][0]["text"]
+    assert "the better take first" in system, "pairwise requests use the A/B verdict prompt"
     assert {a.ranking[0] for a in verdict.per_order} == {"voice-001", "voice-002"}
 
 
@@ -167,13 +170,21 @@ def test_non_permutation_ranking_is_repaired_then_an_error(gemini, voices) -> No
 def test_every_call_is_traced_without_the_key(gemini, client) -> None:
     gemini.default = lambda r: reply({"thinking": "ok", "ranking": ["A", "B"]})
     _generate(_request())
-    gemini.default = lambda r: error(400, "nope")
-    with pytest.raises(ModelRequestError):
-        _generate(_request())
+    failures = [
+        (lambda r: error(400, "nope"), ModelRequestError, "HTTP 400"),
+        (lambda r: blocked("SAFETY"), ModelReplyError, "blocked"),
+        (lambda r: reply("not json"), ModelReplyError, "invalid reply twice"),
+        (lambda r: reply({"thinking": "x", "ranking": ["A"]}), ModelReplyError, "exactly once"),
+    ]
+    for responder, kind, _ in failures:
+        gemini.default = responder
+        with pytest.raises(kind):
+            _generate(_request())
     client.flush()
     calls = [c for c in client.get_calls() if "gemini.generate" in c.op_name]
-    assert [c.summary["weave"]["status"] for c in calls] == ["success", "error"]
-    assert "HTTP 400" in calls[1].exception
+    assert [c.summary["weave"]["status"] for c in calls] == ["success"] + ["error"] * 4
+    for call, (_, _, needle) in zip(calls[1:], failures, strict=True):
+        assert needle in call.exception
     assert calls[0].inputs["temperature"] == 0.0 and calls[0].inputs["model"] == MODEL
     store = Path(client.server.path)
     for path in store.parent.glob("traces.db*"):

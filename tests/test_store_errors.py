@@ -99,3 +99,22 @@ def test_schema_is_versioned(tmp_path: Path) -> None:
     assert server.store.schema_version == SCHEMA_VERSION
     server.close()
     assert LocalTraceServer(tmp_path / "traces.db").store.schema_version == SCHEMA_VERSION
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_files(tmp_path: Path) -> None:
+    from voicejudge.tracking.store import _MIGRATIONS
+
+    path = tmp_path / "traces.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.executescript(_MIGRATIONS[1])
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute(
+            "INSERT INTO objects VALUES ('e/p', 'x', 'd', 0, 'object', NULL, NULL, '{}', "
+            "'2026-01-01T00:00:00.000000+00:00', NULL, 'u')"
+        )
+        conn.execute("INSERT INTO files VALUES ('f-digest', X'41424344')")
+    server = LocalTraceServer(path)
+    assert server.store.schema_version == SCHEMA_VERSION == 2
+    content = server.file_content_read({"project_id": "e/p", "digest": "f-digest"}).content
+    assert content == b"ABCD"

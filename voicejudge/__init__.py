@@ -4,6 +4,7 @@ from voicejudge.settings import apply_safe_environment
 
 apply_safe_environment()
 
+from voicejudge.analyzer import JudgePromptAnalyzer  # noqa: E402
 from voicejudge.audio import (  # noqa: E402
     AudioClip,
     AudioError,
@@ -14,6 +15,12 @@ from voicejudge.audio import (  # noqa: E402
     z_scores,
 )
 from voicejudge.audio.quality import QualityScores, assess_quality  # noqa: E402
+from voicejudge.backends import (  # noqa: E402
+    ModelReplyError,
+    ModelRequest,
+    ModelRequestError,
+    backend_for,
+)
 from voicejudge.data import (  # noqa: E402
     SampleSet,
     SampleSetError,
@@ -26,6 +33,13 @@ from voicejudge.errors import (  # noqa: E402
     StoreError,
     TrackingError,
     VoiceJudgeError,
+)
+from voicejudge.judge import JudgeVerdict, SpeechJudge  # noqa: E402
+from voicejudge.judge_prompt import (  # noqa: E402
+    JudgePrompt,
+    JudgePromptAnalysis,
+    load_judge_prompt,
+    seed_prompt,
 )
 from voicejudge.learner import PreferenceLearner  # noqa: E402
 from voicejudge.patterns import Pattern, PreferencePatterns  # noqa: E402
@@ -51,7 +65,14 @@ __all__ = [
     "Criterion",
     "FeatureCache",
     "Features",
+    "JudgePrompt",
+    "JudgePromptAnalysis",
+    "JudgePromptAnalyzer",
+    "JudgeVerdict",
     "LocalTraceServer",
+    "ModelReplyError",
+    "ModelRequest",
+    "ModelRequestError",
     "Pattern",
     "PreferenceLearner",
     "PreferencePatterns",
@@ -60,21 +81,25 @@ __all__ = [
     "SampleSet",
     "SampleSetError",
     "Settings",
+    "SpeechJudge",
     "StoreError",
     "TrackingError",
     "VoiceJudgeError",
     "VoiceSample",
     "__version__",
     "assess_quality",
+    "backend_for",
     "close_tracking",
     "comparisons_from",
     "extract_features",
     "init_tracking",
     "load_audio",
+    "load_judge_prompt",
     "load_sample_set",
     "load_settings",
     "publish_sample_set",
     "resolve_backend",
     "score",
+    "seed_prompt",
     "z_scores",
 ]

@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print JSON instead of a table")
     analyze.set_defaults(run=_analyze)
 
+    judge = commands.add_parser("judge", help="judge two takes (both orders) or rank more")
+    judge.add_argument("files", nargs="+", metavar="FILE", help="WAV, FLAC or OGG takes")
+    judge.add_argument(
+        "--prompt", help="judge prompt: a text or JSON file, or a weave:/// ref (default: seed)"
+    )
+    judge.add_argument("--model", default="acoustic", help="acoustic (default) or gemini:<model>")
+    judge.add_argument("--json", action="store_true", help="print JSON instead of text")
+    judge.set_defaults(run=_judge)
+
     traces = commands.add_parser("traces", help="list recent traced calls")
     _tracking_options(traces)
     traces.add_argument("--limit", type=int, default=20, help="how many calls (default 20)")
@@ -174,6 +183,35 @@ def _print_analysis(results: list[Any]) -> None:
 
 def _maybe(value: float | None, template: str) -> str:
     return "-" if value is None else template.format(value)
+
+
+def _judge(args: argparse.Namespace) -> int:
+    from voicejudge.judge import SpeechJudge, judge_files
+    from voicejudge.judge_prompt import load_judge_prompt
+    from voicejudge.tracking import init_tracking
+
+    init_tracking()
+    prompt = load_judge_prompt(args.prompt)
+    verdict = judge_files(args.files, SpeechJudge(prompt=prompt, model=args.model))
+    if args.json:
+        data = verdict.model_dump(mode="json")
+        _print_json(
+            {key: data[key] for key in ("winner", "ranking", "position_consistency", "per_order")}
+        )
+        return 0
+    if verdict.winner:
+        out.print(f"[bold green]Winner:[/] {verdict.winner}", highlight=False)
+    else:
+        out.print("[bold yellow]No winner:[/] the presentation orders disagree.", highlight=False)
+    if verdict.ranking and len(verdict.ranking) > 2:
+        out.print("Ranking: " + " > ".join(verdict.ranking), highlight=False)
+    out.print(f"Position consistency: {verdict.position_consistency:.2f}")
+    for number, answer in enumerate(verdict.per_order, start=1):
+        labels = ", ".join(f"{label}={sample}" for label, sample in answer.labels.items())
+        out.print(f"Order {number} ({labels}): " + " > ".join(answer.ranking), highlight=False)
+        if answer.thinking:
+            out.print(f"  [dim]{answer.thinking}[/]", highlight=False)
+    return 0
 
 
 def _traces_list(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from voicejudge.audio.clip import DEFAULT_MAX_DURATION_S, AudioClip, load_audio
 from voicejudge.errors import VoiceJudgeError
@@ -49,10 +49,16 @@ class VoiceSample(BaseModel):
     instructions: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
+    _clips: dict[float, AudioClip] = PrivateAttr(default_factory=dict)
+
     def clip(self, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> AudioClip:
-        """The validated audio of this sample."""
-        name = str(self.audio) if isinstance(self.audio, Path) else f"sample {self.id!r}"
-        return load_audio(self.audio, clip_id=self.id, name=name, max_duration_s=max_duration_s)
+        """The validated audio of this sample (decoded once per sample)."""
+        if max_duration_s not in self._clips:
+            name = str(self.audio) if isinstance(self.audio, Path) else f"sample {self.id!r}"
+            self._clips[max_duration_s] = load_audio(
+                self.audio, clip_id=self.id, name=name, max_duration_s=max_duration_s
+            )
+        return self._clips[max_duration_s]
 
 
 class SampleSet(BaseModel):
@@ -195,23 +201,16 @@ def _manifest_sample(manifest: Path, line: int, row: dict[str, Any]) -> VoiceSam
 
 
 def _from_weave(ref_uri: str, name: str | None) -> SampleSet:
-    import weave
-    from weave.trace.context.weave_client_context import get_weave_client
-    from weave.trace.refs import ObjectRef, Ref
+    from voicejudge.tracking import read_ref
 
-    ref = Ref.parse_uri(ref_uri)
-    if not isinstance(ref, ObjectRef):
-        raise SampleSetError(f"{ref_uri}: not a dataset ref.")
-    if get_weave_client() is None:
-        from voicejudge.tracking import init_tracking
-
-        init_tracking(project=ref.project)
     try:
-        dataset = weave.ref(ref_uri).get()
+        dataset = read_ref(ref_uri)
+        rows = list(dataset.rows)
     except Exception as exc:  # weave raises several types for a missing or bad ref
         raise SampleSetError(f"{ref_uri}: cannot load the dataset ({exc}).") from None
-    samples = [_weave_row_sample(ref_uri, index, row) for index, row in enumerate(dataset.rows)]
-    return SampleSet(name=name or ref.name, samples=samples)
+    samples = [_weave_row_sample(ref_uri, index, row) for index, row in enumerate(rows)]
+    dataset_name = ref_uri.rsplit("/", 1)[-1].split(":", 1)[0]
+    return SampleSet(name=name or dataset_name, samples=samples)
 
 
 def _weave_row_sample(ref_uri: str, index: int, row: Any) -> VoiceSample:

@@ -7,15 +7,17 @@ answers are mapped back to sample ids, and a winner is only named when the order
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import weave
 from pydantic import BaseModel, Field, create_model
 
 from voicejudge.audio.features import FeatureCache
-from voicejudge.audio.quality import assess_quality, describe
+from voicejudge.audio.quality import meta_info
 from voicejudge.backends import JudgeTask, ModelRequest, Part, backend_for
 from voicejudge.backends.running import run_sync
 from voicejudge.data import VoiceSample
@@ -108,11 +110,10 @@ class SpeechJudge(weave.Model):
         for label, clip in clips.items():
             parts += [f"Take {label}:", clip]
             if cache is not None:
-                features = cache.features(clip)
-                parts.append(
-                    f"Take {label} measured: {describe(features, assess_quality(clip, features))}"
-                )
+                parts.append(f"Take {label} measured: {meta_info(clip, cache)}")
         postfix = render(load_prompt("judge_postfix"), meta_note=meta_note)
+        if len(order) == 2:  # pairwise: reason about the clearest differences, then decide
+            postfix = f"{load_prompt('ab_verdict').strip()}\n\n{postfix}"
         request = ModelRequest(
             system=f"{self.prompt.text}\n\n{postfix}",
             parts=parts,
@@ -135,8 +136,29 @@ class SpeechJudge(weave.Model):
         )
 
 
+def judge_files(paths: list[str], judge: SpeechJudge) -> JudgeVerdict:
+    """Judge files by name: two are compared in both orders, more are ranked listwise."""
+    samples = [VoiceSample(id=Path(path).stem, audio=Path(path)) for path in paths]
+    ids = [sample.id for sample in samples]
+    if len(samples) < 2:
+        raise JudgeError("Give at least two audio files to judge.")
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise JudgeError(f"Files share a name without extension: {', '.join(duplicates)}.")
+    for sample in samples:
+        sample.clip()  # validate every file before any model call
+    if len(samples) == 2:
+        return judge.compare(*samples)
+    return judge.rank(samples)
+
+
 def judge_reply_type(labels: list[str]) -> type[BaseModel]:
     """The reply schema for these labels: the ranking may only use them (an enum)."""
+    return _reply_type(tuple(labels))
+
+
+@functools.cache
+def _reply_type(labels: tuple[str, ...]) -> type[BaseModel]:
     label_enum = Enum("Label", {label: label for label in labels}, type=str)
     label_score = create_model("LabelScore", label=(label_enum, ...), score=(float, ...))
     return create_model(

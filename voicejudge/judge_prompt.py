@@ -6,10 +6,13 @@ Every rewrite is published as the next version of one named object.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import weave
 from pydantic import BaseModel, Field
 
-from voicejudge.prompts import load_prompt
+from voicejudge.prompts import PromptError, load_prompt
 from voicejudge.rubric import Criterion
 
 JUDGE_PROMPT_NAME = "judge-prompt"
@@ -51,6 +54,47 @@ class JudgePromptAnalysis(BaseModel):
 
     reasoning: str
     prompt: JudgePrompt
+
+
+def load_judge_prompt(source: str | Path | None) -> JudgePrompt:
+    """The seed prompt (None), a `weave:///` ref, a JSON file {text, criteria}, or a text file.
+
+    A plain-text prompt keeps the seed criteria, so the offline judge can still score with it.
+    """
+    if source is None:
+        return seed_prompt()
+    if isinstance(source, str) and source.startswith("weave:///"):
+        return _from_ref(source)
+    path = Path(source)
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PromptError(f"{path}: cannot read the judge prompt ({exc}).") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(content)
+            return JudgePrompt(text=data["text"], criteria=data.get("criteria", []))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PromptError(
+                f"{path}: a JSON judge prompt needs 'text' and optional 'criteria' ({exc})."
+            ) from None
+    if not content.strip():
+        raise PromptError(f"{path}: the judge prompt is empty.")
+    return JudgePrompt(text=content.strip(), criteria=list(SEED_CRITERIA))
+
+
+def _from_ref(uri: str) -> JudgePrompt:
+    from voicejudge.tracking import read_ref
+
+    try:
+        found = read_ref(uri)
+        criteria = [
+            Criterion.model_validate({name: getattr(c, name) for name in Criterion.model_fields})
+            for c in found.criteria
+        ]
+        return JudgePrompt(text=str(found.text), criteria=criteria)
+    except Exception as exc:  # a missing ref or another kind of object
+        raise PromptError(f"{uri}: cannot load a judge prompt ({exc}).") from None
 
 
 def seed_prompt() -> JudgePrompt:

@@ -70,6 +70,7 @@ class AudioClip:
     sha256: str
     source: Path | None = None
     original_channels: int = 1
+    _wav: list[bytes] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def duration_s(self) -> float:
@@ -80,10 +81,12 @@ class AudioClip:
         return resample(self.samples, self.sample_rate, sample_rate)
 
     def to_wav_bytes(self) -> bytes:
-        """16-bit PCM WAV of the mono samples, for models and players."""
-        buffer = io.BytesIO()
-        sf.write(buffer, self.samples, self.sample_rate, format="WAV", subtype="PCM_16")
-        return buffer.getvalue()
+        """16-bit PCM WAV of the mono samples, for models and players (encoded once)."""
+        if not self._wav:
+            buffer = io.BytesIO()
+            sf.write(buffer, self.samples, self.sample_rate, format="WAV", subtype="PCM_16")
+            self._wav.append(buffer.getvalue())
+        return self._wav[0]
 
     def to_weave(self) -> object:
         """A `weave.Audio` for traced inputs and datasets (raw bytes would be dropped)."""

@@ -375,14 +375,25 @@ def _pause_ratio(active: np.ndarray) -> float:
     return paused / len(span)
 
 
+_shared_memory: dict[Path, OrderedDict[str, Features]] = {}
+_shared_lock = Lock()
+
+
 class FeatureCache:
-    """Features by clip sha256: in memory, and as JSON files when given a folder."""
+    """Features by clip sha256: in memory, and as JSON files when given a folder.
+
+    Caches built on the same folder share their memory, so a clip is analysed once per process.
+    """
 
     def __init__(self, folder: Path | None = None, capacity: int = 4096) -> None:
         self.folder = folder
-        self._memory: OrderedDict[str, Features] = OrderedDict()
         self._capacity = capacity
-        self._lock = Lock()
+        if folder is None:
+            self._memory: OrderedDict[str, Features] = OrderedDict()
+        else:
+            with _shared_lock:
+                self._memory = _shared_memory.setdefault(folder.resolve(), OrderedDict())
+        self._lock = _shared_lock
 
     def features(self, clip: AudioClip) -> Features:
         """The clip's features, measured once per content hash and extractor version."""

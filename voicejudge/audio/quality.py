@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from voicejudge.audio.clip import AudioClip
-from voicejudge.audio.features import RATE, Features
+from voicejudge.audio.features import RATE, FeatureCache, Features
 
 
 class QualityScores(BaseModel):
@@ -41,6 +41,17 @@ def assess_quality(clip: AudioClip, features: Features) -> QualityScores:
         loudness=round(loudness, 2),
         overall=round(overall, 2),
     )
+
+
+_meta_info: dict[str, str] = {}
+
+
+def meta_info(clip: AudioClip, cache: FeatureCache) -> str:
+    """The measured-facts paragraph for a clip, computed once per clip content."""
+    if clip.sha256 not in _meta_info:
+        features = cache.features(clip)
+        _meta_info[clip.sha256] = describe(features, assess_quality(clip, features))
+    return _meta_info[clip.sha256]
 
 
 def describe(features: Features, quality: QualityScores) -> str:

@@ -32,8 +32,11 @@ class AcousticBackend:
     def __init__(self, cache: FeatureCache | None = None) -> None:
         self.cache = cache or FeatureCache(load_settings().feature_cache)
 
-    @weave.op(name="acoustic.generate", postprocess_inputs=trace_inputs)
     async def generate(self, request: ModelRequest) -> Any:
+        return request.validate_reply(await self._generate(request))
+
+    @weave.op(name="acoustic.generate", postprocess_inputs=trace_inputs)
+    async def _generate(self, request: ModelRequest) -> Any:
         task = request.task
         if isinstance(task, JudgeTask):
             reply = self._judge(task)
@@ -47,7 +50,7 @@ class AcousticBackend:
                 "this request has no task it can measure."
             )
         try:
-            return request.validate_reply(reply)
+            return request.validate_reply(reply).model_dump(mode="json")
         except ValueError as exc:
             raise ModelReplyError(f"The acoustic backend's reply is invalid: {exc}") from exc
 

@@ -77,47 +77,54 @@ class GeminiBackend:
         self._inline_limit = inline_limit_bytes
         self._uploaded: dict[str, str] = {}
 
-    @weave.op(name="gemini.generate", postprocess_inputs=trace_inputs)
     async def generate(self, request: ModelRequest) -> Any:
-        cache_key = self._cache_key(request)
-        cached = self._cache_read(cache_key, request)
-        if cached is not None:
-            return cached
+        """Wait for a free slot, then make the traced call (so traces time the model, not
+        the queue, and trace work is spread over the requests in flight)."""
         async with self._limit():
-            contents = [
-                types.Content(role="user", parts=[await self._part(p) for p in request.parts])
+            reply = await self._generate(request)
+        return request.validate_reply(reply)
+
+    @weave.op(name="gemini.generate", postprocess_inputs=trace_inputs)
+    async def _generate(self, request: ModelRequest) -> Any:
+        cache_key = self._cache_key(request) if self._cache_dir is not None else None
+        cached = self._cache_read(cache_key, request) if cache_key else None
+        if cached is not None:
+            return cached.model_dump(mode="json")
+        contents = [types.Content(role="user", parts=[await self._part(p) for p in request.parts])]
+        config = types.GenerateContentConfig(
+            system_instruction=request.system,
+            temperature=request.temperature,
+            response_mime_type="application/json",
+            response_schema=request.response_type,
+        )
+        response = await self._call(contents, config)
+        try:
+            result = self._accept(response, request)
+        except ValueError as problem:
+            contents += [
+                types.Content(role="model", parts=[types.Part.from_text(text=_text(response))]),
+                types.Content(
+                    role="user",
+                    parts=[
+                        types.Part.from_text(
+                            text=f"That reply is not valid: {problem}. Reply again with JSON "
+                            "that matches the response schema exactly."
+                        )
+                    ],
+                ),
             ]
-            config = types.GenerateContentConfig(
-                system_instruction=request.system,
-                temperature=request.temperature,
-                response_mime_type="application/json",
-                response_schema=request.response_type,
-            )
             response = await self._call(contents, config)
             try:
                 result = self._accept(response, request)
-            except ValueError as problem:
-                contents += [
-                    types.Content(role="model", parts=[types.Part.from_text(text=_text(response))]),
-                    types.Content(
-                        role="user",
-                        parts=[
-                            types.Part.from_text(
-                                text=f"That reply is not valid: {problem}. Reply again with JSON "
-                                "that matches the response schema exactly."
-                            )
-                        ],
-                    ),
-                ]
-                response = await self._call(contents, config)
-                try:
-                    result = self._accept(response, request)
-                except ValueError as again:
-                    raise ModelReplyError(
-                        f"{self.model} gave an invalid reply twice (after one repair): {again}"
-                    ) from None
-        self._cache_write(cache_key, result)
-        return result
+            except ValueError as again:
+                raise ModelReplyError(
+                    f"{self.model} gave an invalid reply twice (after one repair): {again}"
+                ) from None
+        if cache_key:
+            self._cache_write(cache_key, result)
+        # The trace keeps the reply as plain JSON: weave inspects every attribute of a
+        # pydantic output, which costs more than the rest of the call.
+        return result.model_dump(mode="json")
 
     def _limit(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
@@ -184,8 +191,7 @@ class GeminiBackend:
         return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
     def _cache_read(self, key: str, request: ModelRequest) -> Any:
-        if self._cache_dir is None:
-            return None
+        assert self._cache_dir is not None
         path = self._cache_dir / f"{key}.json"
         try:
             return request.validate_reply(json.loads(path.read_text()))
@@ -193,8 +199,7 @@ class GeminiBackend:
             return None
 
     def _cache_write(self, key: str, result: Any) -> None:
-        if self._cache_dir is None:
-            return
+        assert self._cache_dir is not None
         self._cache_dir.mkdir(parents=True, exist_ok=True)
         partial = self._cache_dir / f"{key}.json.partial"
         partial.write_text(result.model_dump_json())

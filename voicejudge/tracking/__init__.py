@@ -7,7 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from weave.trace.context.weave_client_context import get_weave_client, set_weave_client_global
@@ -23,6 +23,7 @@ __all__ = [
     "close_tracking",
     "init_tracking",
     "local_server",
+    "read_ref",
     "resolve_backend",
 ]
 
@@ -82,6 +83,23 @@ def init_tracking(
     client = WeaveClient(entity, project, server, ensure_project_exists=False)
     set_weave_client_global(client)
     return client
+
+
+def read_ref(uri: str) -> Any:
+    """The object behind a `weave:///` object ref; starts tracking for its project if none is.
+
+    Raises ValueError for a ref that is not an object ref, and weave's errors for a missing one.
+    """
+    from weave.trace.refs import ObjectRef, Ref
+
+    ref = Ref.parse_uri(uri)
+    if not isinstance(ref, ObjectRef):
+        raise ValueError(f"{uri} is not an object ref")
+    if get_weave_client() is None:
+        init_tracking(project=f"{ref.entity}/{ref.project}")
+    import weave
+
+    return weave.ref(uri).get()
 
 
 def _entity_and_project(name: str, default_entity: str) -> tuple[str, str]:

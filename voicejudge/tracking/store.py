@@ -15,7 +15,7 @@ from pathlib import Path
 
 from voicejudge.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry brings a store from the previous version to this one. Never edit a released step:
 # add the next version instead.
@@ -107,10 +107,8 @@ _MIGRATIONS: dict[int, str] = {
     );
 
     CREATE TABLE files (
-        project_id TEXT NOT NULL,
-        digest TEXT NOT NULL,
-        content BLOB NOT NULL,
-        PRIMARY KEY (project_id, digest)
+        digest TEXT PRIMARY KEY,
+        content BLOB NOT NULL
     );
 
     CREATE TABLE feedback (
@@ -132,6 +130,22 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX feedback_by_ref ON feedback (project_id, weave_ref);
     CREATE INDEX feedback_by_created ON feedback (project_id, created_at);
+    """,
+    # v2: files belong to a project. A v1 file is kept for every project the store holds.
+    2: """
+    ALTER TABLE files RENAME TO files_v1;
+    CREATE TABLE files (
+        project_id TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        content BLOB NOT NULL,
+        PRIMARY KEY (project_id, digest)
+    );
+    INSERT INTO files (project_id, digest, content)
+        SELECT projects.project_id, files_v1.digest, files_v1.content
+        FROM files_v1 CROSS JOIN (
+            SELECT project_id FROM objects UNION SELECT project_id FROM calls
+        ) AS projects;
+    DROP TABLE files_v1;
     """,
 }
 
