@@ -69,7 +69,8 @@ class FakeGemini:
         self.paths: list[str] = []
         self.api_keys: set[str] = set()
         self.uploads: list[bytes] = []
-        self.uploads: list[bytes] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._http.daemon_threads = True
@@ -96,9 +97,16 @@ class FakeGemini:
             return 404, {
                 "error": {"code": 404, "message": f"no route {path}", "status": "NOT_FOUND"}
             }
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        return responder(body)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            return responder(body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -62,6 +62,25 @@ def _generate(request: ModelRequest):
     return asyncio.run(backend_for(MODEL).generate(request))
 
 
+def _presented(request: dict, verdict) -> list[str]:
+    """The sample ids a request presented, recovered from its audio."""
+    parts = request["contents"][0]["parts"]
+    audio = [_inline(p)["data"] for p in parts if _inline(p)]
+    orders = [a.presented for a in verdict.per_order]
+    return next(o for o in orders if len(o) == len(audio) and _same_audio(o, audio))
+
+
+def _same_audio(order: list[str], audio: list[str]) -> bool:
+    voices_dir = Path(__file__).resolve().parents[1] / "assets" / "voices"
+    from voicejudge.audio import load_audio
+
+    for sample_id, data in zip(order, audio, strict=True):
+        wav = load_audio(voices_dir / f"{sample_id}.flac").to_wav_bytes()
+        if base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)) != wav:
+            return False
+    return True
+
+
 def _inline(part: dict) -> dict | None:
     return part.get("inlineData") or part.get("inline_data")
 
@@ -69,10 +88,11 @@ def _inline(part: dict) -> dict | None:
 def test_judge_request_carries_labelled_audio_schema_and_temperature(gemini, voices) -> None:
     takes = [voices.get(f"voice-00{i}") for i in range(3)]
     judge = SpeechJudge(prompt=seed_prompt(), model=MODEL, temperature=0.0)
-    verdict = judge.rank(takes, orders=1)
+    verdict = judge.rank(takes)
 
-    assert gemini.paths == ["/v1/models/gemini-test:generateContent"]
-    body = gemini.requests[0]
+    assert gemini.paths == ["/v1/models/gemini-test:generateContent"] * 2
+    first = verdict.per_order[0].presented
+    body = next(r for r in gemini.requests if _presented(r, verdict) == first)
     config = body["generationConfig"]
     assert config["temperature"] == 0
     assert config["responseMimeType"] == "application/json"
@@ -102,6 +122,8 @@ def test_listwise_answers_map_back_to_sample_ids(gemini, voices) -> None:
     for answer in verdict.per_order:
         assert answer.ranking == answer.presented[::-1]
         assert [answer.labels[label] for label in "ABCD"] == answer.presented
+    assert verdict.per_order[1].presented == verdict.per_order[0].presented[::-1]
+    assert verdict.winner is None, "a judge that favours a position never wins both orders"
 
 
 def test_position_bias_is_caught(gemini, voices) -> None:
@@ -156,15 +178,16 @@ def test_blocked_reply_is_a_clear_error(gemini) -> None:
 
 def test_non_permutation_ranking_is_repaired_then_an_error(gemini, voices) -> None:
     gemini.default = lambda r: reply({"thinking": "x", "ranking": ["A", "A"]})
-    judge = SpeechJudge(prompt=seed_prompt(), model=MODEL)
     with pytest.raises(ModelReplyError, match="exactly once"):
-        judge.rank([voices.get("voice-001"), voices.get("voice-002")], orders=1)
-    assert len(gemini.requests) == 2
+        _generate(_request())
+    assert len(gemini.requests) == 2, "one repair, then the error"
     gemini.requests.clear()
     gemini.script = [lambda r: reply({"thinking": "x", "ranking": ["B", "B"]})]
     gemini.default = first_take_wins
-    fixed = judge.rank([voices.get("voice-001"), voices.get("voice-002")], orders=1)
-    assert len(gemini.requests) == 2 and len(fixed.per_order[0].ranking) == 2
+    judge = SpeechJudge(prompt=seed_prompt(), model=MODEL)
+    fixed = judge.compare(voices.get("voice-001"), voices.get("voice-002"))
+    assert len(gemini.requests) == 3, "two orders, one of them repaired"
+    assert all(sorted(a.ranking) == ["voice-001", "voice-002"] for a in fixed.per_order)
 
 
 def test_every_call_is_traced_without_the_key(gemini, client) -> None:

@@ -68,8 +68,9 @@ class JudgePromptAnalyzer(weave.Model):
 
 def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> dict[str, Any]:
     """The offline rewrite: strong patterns set criteria, emerging ones at half weight, and a
-    pattern replaces whatever the prompt said about the same feature."""
-    criteria: dict[tuple, Criterion] = {_key(c): c for c in prompt.criteria}
+    pattern replaces whatever the prompt said about the same feature. Criteria learned earlier
+    are rebuilt from the current patterns, so one no pattern supports any more is dropped."""
+    criteria: dict[tuple, Criterion] = {_key(c): c for c in prompt.criteria if c.source == "prompt"}
     changes = []
     for pattern, factor in [(p, 1.0) for p in patterns.strong] + [
         (p, EMERGING_WEIGHT) for p in patterns.emerging

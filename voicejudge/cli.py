@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from voicejudge.errors import VoiceJudgeError
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except VoiceJudgeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -104,7 +105,7 @@ def _doctor(args: argparse.Namespace) -> int:
     marks = {"ok": "[green]ok[/]", "info": "[cyan]--[/]", "fail": "[bold red]FAIL[/]"}
     table = Table(show_header=False, box=None, pad_edge=False)
     for result in results:
-        table.add_row(marks[result.status], result.name, result.detail)
+        table.add_row(marks[result.status], result.name, escape(result.detail))
     out.print(table)
     failed = [r.name for r in results if r.status == "fail"]
     if failed:
@@ -131,7 +132,7 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         _print_analysis(results)
     for failure in failures if not args.json else []:
-        err.print(f"[bold red]error:[/] {failure.error}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)
     return 1 if failures else 0
 
 
@@ -168,7 +169,7 @@ def _print_analysis(results: list[Any]) -> None:
     for report in reports:
         f, q = report.features, report.quality
         table.add_row(
-            Path(report.file).name,
+            escape(Path(report.file).name),
             f"{f.duration_s:.1f}",
             _maybe(f.f0_median_hz, "{:.0f}"),
             f"{f.syll_rate:.1f}",
@@ -200,17 +201,19 @@ def _judge(args: argparse.Namespace) -> int:
         )
         return 0
     if verdict.winner:
-        out.print(f"[bold green]Winner:[/] {verdict.winner}", highlight=False)
+        out.print(f"[bold green]Winner:[/] {escape(verdict.winner)}", highlight=False)
     else:
         out.print("[bold yellow]No winner:[/] the presentation orders disagree.", highlight=False)
     if verdict.ranking and len(verdict.ranking) > 2:
-        out.print("Ranking: " + " > ".join(verdict.ranking), highlight=False)
+        out.print("Ranking: " + escape(" > ".join(verdict.ranking)), highlight=False)
     out.print(f"Position consistency: {verdict.position_consistency:.2f}")
     for number, answer in enumerate(verdict.per_order, start=1):
         labels = ", ".join(f"{label}={sample}" for label, sample in answer.labels.items())
-        out.print(f"Order {number} ({labels}): " + " > ".join(answer.ranking), highlight=False)
+        out.print(
+            escape(f"Order {number} ({labels}): " + " > ".join(answer.ranking)), highlight=False
+        )
         if answer.thinking:
-            out.print(f"  [dim]{answer.thinking}[/]", highlight=False)
+            out.print(f"  [dim]{escape(answer.thinking)}[/]", highlight=False)
     return 0
 
 
@@ -235,11 +238,11 @@ def _traces_list(args: argparse.Namespace) -> int:
     for call in calls:
         table.add_row(
             call.started_at.strftime("%m-%d %H:%M:%S"),
-            call.display_name or call.op,
+            escape(call.display_name or call.op),
             _status(call.status),
             "" if call.latency_ms is None else f"{call.latency_ms} ms",
             str(call.feedback_count or ""),
-            call.error or "",
+            escape(call.error or ""),
             call.id,
         )
     out.print(table)
@@ -254,7 +257,7 @@ def _traces_show(args: argparse.Namespace) -> int:
         _print_json(detail.model_dump(mode="json"))
         return 0
     call = detail.call
-    out.rule(f"{call.display_name or call.op}  {_status(call.status)}")
+    out.rule(f"{escape(call.display_name or call.op)}  {_status(call.status)}")
     out.print(f"call id  {call.id}\ntrace id {detail.trace_id}\nparent   {detail.parent_id or '-'}")
     latency = "-" if call.latency_ms is None else f"{call.latency_ms} ms"
     out.print(f"started  {call.started_at:%Y-%m-%d %H:%M:%S}  latency {latency}")
@@ -262,17 +265,17 @@ def _traces_show(args: argparse.Namespace) -> int:
     out.print_json(data=detail.inputs, default=str)
     out.rule("output", style="dim")
     if detail.exception:
-        out.print(f"[red]{error_summary(detail.exception)}[/]", highlight=False)
+        out.print(f"[red]{escape(error_summary(detail.exception) or '')}[/]", highlight=False)
     else:
         out.print_json(data=detail.output, default=str)
     out.rule(f"feedback ({len(detail.feedback)})", style="dim")
     for item in detail.feedback:
         creator = f" by {item.creator}" if item.creator else ""
-        out.print(f"{item.created_at:%Y-%m-%d %H:%M:%S} {item.feedback_type}{creator}")
+        out.print(escape(f"{item.created_at:%Y-%m-%d %H:%M:%S} {item.feedback_type}{creator}"))
         out.print_json(data=item.payload, default=str)
     out.rule(f"children ({len(detail.children)})", style="dim")
     for child in detail.children:
-        out.print(f"{child.id}  {child.display_name or child.op}  {_status(child.status)}")
+        out.print(f"{child.id}  {escape(child.display_name or child.op)}  {_status(child.status)}")
     return 0
 
 
@@ -291,7 +294,7 @@ def _traces_objects(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for obj in objects:
         table.add_row(
-            obj.name,
+            escape(obj.name),
             obj.kind,
             obj.object_class or "",
             str(obj.versions),

@@ -82,13 +82,7 @@ class SpeechJudge(weave.Model):
     async def arank(self, samples: list[VoiceSample], orders: int = 2) -> JudgeVerdict:
         if len(samples) > len(LABELS):
             raise JudgeError(f"Cannot rank more than {len(LABELS)} takes at once.")
-        rng = random.Random(f"{self.seed}:" + ",".join(sorted(s.id for s in samples)))
-        presentations = []
-        for _ in range(max(1, orders)):
-            shuffled = list(samples)
-            rng.shuffle(shuffled)
-            presentations.append(shuffled)
-        return await self._judge(presentations)
+        return await self._judge(presentation_orders(samples, orders, self.seed))
 
     async def _judge(self, presentations: list[list[VoiceSample]]) -> JudgeVerdict:
         ids = [s.id for s in presentations[0]]
@@ -134,6 +128,20 @@ class SpeechJudge(weave.Model):
             thinking=reply.thinking,
             scores=scores,
         )
+
+
+def presentation_orders(
+    samples: list[VoiceSample], orders: int, seed: int
+) -> list[list[VoiceSample]]:
+    """A seeded shuffle, then its reverse, then rotations: every take changes position, so a
+    judge that favours a position cannot make the orders agree."""
+    first = list(samples)
+    random.Random(f"{seed}:" + ",".join(sorted(s.id for s in samples))).shuffle(first)
+    presentations = [first, first[::-1]]
+    for step in range(1, max(2, orders) - 1):
+        shift = step * len(first) // (max(2, orders) - 1) or step
+        presentations.append(first[shift:] + first[:shift])
+    return presentations[: max(2, orders)]
 
 
 def judge_files(paths: list[str], judge: SpeechJudge) -> JudgeVerdict:

@@ -19,6 +19,7 @@ from voicejudge.backends import LearnTask, ModelRequest, Part, backend_for
 from voicejudge.backends.running import run_sync
 from voicejudge.data import SampleSet
 from voicejudge.patterns import Direction, Pattern, PreferencePatterns
+from voicejudge.preference_fit import evidence_for
 from voicejudge.prompts import load_prompt, render
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion
@@ -38,6 +39,22 @@ class PatternClaim(BaseModel):
     threshold: float | None = None
     below: bool = True
     confidence: float | None = Field(default=None, ge=0, le=1)
+
+    def as_criterion(self) -> Criterion | None:
+        """The criterion this claim asks for; None for a claim about no particular feature."""
+        if self.feature is None and self.direction is None:
+            return None
+        if self.feature is None or self.direction is None:
+            raise ValueError("a pattern about a feature needs both 'feature' and 'direction'")
+        return Criterion(
+            feature=self.feature,
+            kind=self.direction,
+            weight=abs(self.effect),
+            target=self.target,
+            threshold=self.threshold,
+            below=self.below,
+            source="learned",
+        )
 
 
 class LearnerReply(BaseModel):
@@ -72,9 +89,10 @@ class PreferenceLearner(weave.Model):
             response_type=LearnerReply,
             temperature=self.temperature,
             task=LearnTask(comparisons=comparisons, features=features, prior=self.prior),
+            check=_check_claims,
         )
         reply: LearnerReply = run_sync(backend_for(self.model).generate(request))
-        patterns = consolidate(reply, comparisons, learner=self.model)
+        patterns = consolidate(reply, comparisons, features, learner=self.model)
         return _publish(patterns, self.patterns_name)
 
     def _evidence(
@@ -101,17 +119,30 @@ class PreferenceLearner(weave.Model):
 
 
 def consolidate(
-    reply: LearnerReply, comparisons: Sequence[Comparison], learner: str
+    reply: LearnerReply,
+    comparisons: Sequence[Comparison],
+    features: dict[str, Features],
+    learner: str,
 ) -> PreferencePatterns:
-    """Merge duplicate claims, demote weakly supported strong ones, drop contradicted ones."""
+    """Recount each claim's evidence from the measurements, merge claims about one feature
+    (an opposite claim counts against the kept one), demote weak strong claims, drop
+    contradicted ones."""
     merged: dict[str, tuple[PatternClaim, bool]] = {}
     for claim, strong in [(c, True) for c in reply.strong] + [(c, False) for c in reply.emerging]:
+        criterion = claim.as_criterion()
+        if criterion is not None and comparisons:
+            support, against = evidence_for(criterion, comparisons, features)
+            claim = claim.model_copy(update={"support": support, "against": against})
         key = _claim_key(claim)
-        if key in merged:
-            kept, kept_strong = merged[key]
-            if (claim.support, strong) <= (kept.support, kept_strong):
-                continue
-        merged[key] = (claim, strong)
+        if key not in merged:
+            merged[key] = (claim, strong)
+            continue
+        kept, kept_strong = merged[key]
+        if (claim.support - claim.against, strong) > (kept.support - kept.against, kept_strong):
+            claim, strong, kept, kept_strong = kept, kept_strong, claim, strong
+        if claim.direction != kept.direction or claim.target != kept.target:
+            kept = kept.model_copy(update={"against": kept.against + claim.support})
+        merged[key] = (kept, kept_strong)
     strong_patterns, emerging_patterns = [], []
     for claim, strong in merged.values():
         if claim.against >= claim.support and claim.support + claim.against > 0:
@@ -130,7 +161,7 @@ def consolidate(
             threshold=claim.threshold,
             below=claim.below,
         )
-        if strong and pattern.support >= 2 * max(pattern.against, 1):
+        if strong and pattern.support >= 3 and pattern.support >= 2 * max(pattern.against, 1):
             strong_patterns.append(pattern)
         else:
             emerging_patterns.append(pattern)
@@ -141,6 +172,15 @@ def consolidate(
         learned_from=sorted({c.call_id for c in comparisons if c.call_id}),
         learner=learner,
     )
+
+
+def _check_claims(reply: LearnerReply) -> None:
+    """Every claim about a feature must make a valid criterion (else the reply is repaired)."""
+    for claim in reply.strong + reply.emerging:
+        try:
+            claim.as_criterion()
+        except ValueError as exc:
+            raise ValueError(f"pattern {claim.statement!r} is not usable: {exc}") from None
 
 
 def _claim_key(claim: PatternClaim) -> str:

@@ -38,6 +38,7 @@ class Pattern(BaseModel):
             threshold=self.threshold,
             below=self.below,
             rationale=self.statement,
+            source="learned",
         )
 
 

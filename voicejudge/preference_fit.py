@@ -339,5 +339,22 @@ def _gate_evidence(
     return support, against
 
 
+def evidence_for(
+    criterion: Criterion, comparisons: Sequence[Comparison], features: dict[str, Features]
+) -> tuple[int, int]:
+    """(support, against): comparisons whose measured difference agrees or disagrees with it."""
+    if criterion.kind == "gate":
+        assert criterion.threshold is not None
+        raw = {sample_id: f.model_dump() for sample_id, f in features.items()}
+        return _gate_evidence(
+            comparisons, raw, Gate(criterion.feature, criterion.threshold, criterion.below)
+        )
+    z = {sample_id: z_scores(f) for sample_id, f in features.items()}
+    if criterion.kind == "target":
+        assert criterion.target is not None
+        return _target_evidence(comparisons, z, criterion.feature, criterion.target)
+    return _linear_evidence(comparisons, z, criterion.feature, criterion.kind)
+
+
 def _sign_confidence(z: float) -> float:
     return round(0.5 * (1 + math.erf(z / math.sqrt(2))), 4)

@@ -60,6 +60,9 @@ class Criterion(BaseModel):
         default=True, description="gate penalises values below the threshold (else above)"
     )
     rationale: str = ""
+    source: Literal["prompt", "learned"] = Field(
+        default="prompt", description="written into the prompt, or learned from rankings"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Criterion:

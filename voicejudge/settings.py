@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from voicejudge.errors import ConfigError
 
 SAFE_ENVIRONMENT: dict[str, str] = {
     # weave reports client errors to an outside service at exit.
@@ -72,5 +74,12 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment as it is now."""
-    return Settings()
+    """Read settings from the environment as it is now; a bad value is a `ConfigError`."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"VOICEJUDGE_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"Invalid setting ({problems}). Fix or unset the variable.") from None

@@ -13,6 +13,9 @@ import hashlib
 import io
 import json
 import os
+import threading
+import weakref
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,13 @@ class GeminiBackend:
             http_options=types.HttpOptions(timeout=int(timeout_s * 1000), retry_options=retry),
         )
         self._concurrency = concurrency
-        self._limits: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._loop_slots: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._loop_slots_lock = threading.Lock()
+        self._attempts = attempts
+        self._retry_delay = initial_delay_s
         self._cache_dir = cache_dir
         self._inline_limit = inline_limit_bytes
         self._uploaded: dict[str, str] = {}
@@ -80,8 +89,12 @@ class GeminiBackend:
     async def generate(self, request: ModelRequest) -> Any:
         """Wait for a free slot, then make the traced call (so traces time the model, not
         the queue, and trace work is spread over the requests in flight)."""
-        async with self._limit():
-            reply = await self._generate(request)
+        async with self._loop_slot():
+            await self._take_slot()
+            try:
+                reply = await self._generate(request)
+            finally:
+                self._slots.release()
         return request.validate_reply(reply)
 
     @weave.op(name="gemini.generate", postprocess_inputs=trace_inputs)
@@ -102,7 +115,10 @@ class GeminiBackend:
             result = self._accept(response, request)
         except ValueError as problem:
             contents += [
-                types.Content(role="model", parts=[types.Part.from_text(text=_text(response))]),
+                types.Content(
+                    role="model",
+                    parts=[types.Part.from_text(text=_text(response) or "(an empty reply)")],
+                ),
                 types.Content(
                     role="user",
                     parts=[
@@ -126,11 +142,21 @@ class GeminiBackend:
         # pydantic output, which costs more than the rest of the call.
         return result.model_dump(mode="json")
 
-    def _limit(self) -> asyncio.Semaphore:
+    def _loop_slot(self) -> asyncio.Semaphore:
+        """This event loop's queue for the model: waiters wake in order as soon as a slot frees."""
         loop = asyncio.get_running_loop()
-        if loop not in self._limits:
-            self._limits = {loop: asyncio.Semaphore(self._concurrency)}
-        return self._limits[loop]
+        with self._loop_slots_lock:
+            if loop not in self._loop_slots:
+                self._loop_slots[loop] = asyncio.Semaphore(self._concurrency)
+            return self._loop_slots[loop]
+
+    async def _take_slot(self) -> None:
+        """One of the model's request slots, shared by every thread and event loop; only
+        contended when several loops use the model at once."""
+        wait = 0.002
+        while not self._slots.acquire(blocking=False):
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 0.05)
 
     async def _part(self, part: str | AudioClip) -> types.Part:
         if isinstance(part, str):
@@ -139,26 +165,47 @@ class GeminiBackend:
         if len(wav) <= self._inline_limit:
             return types.Part.from_bytes(data=wav, mime_type="audio/wav")
         if part.sha256 not in self._uploaded:
-            uploaded = await self._client.aio.files.upload(
-                file=io.BytesIO(wav), config=types.UploadFileConfig(mime_type="audio/wav")
+            uploaded = await self._guarded(
+                lambda: self._client.aio.files.upload(
+                    file=io.BytesIO(wav), config=types.UploadFileConfig(mime_type="audio/wav")
+                )
             )
-            self._uploaded[part.sha256] = uploaded.uri or ""
+            if not uploaded.uri:
+                raise ModelRequestError(f"{self.model}: the Files API returned no file URI.")
+            self._uploaded[part.sha256] = uploaded.uri
         return types.Part.from_uri(file_uri=self._uploaded[part.sha256], mime_type="audio/wav")
 
     async def _call(
         self, contents: list[types.Content], config: types.GenerateContentConfig
     ) -> types.GenerateContentResponse:
-        try:
-            return await self._client.aio.models.generate_content(
+        return await self._guarded(
+            lambda: self._client.aio.models.generate_content(
                 model=self._model_id, contents=contents, config=config
             )
-        except errors.APIError as exc:
-            raise ModelRequestError(_explain(self.model, exc)) from None
-        except Exception as exc:  # connection errors arrive as several httpx/aiohttp types
-            raise ModelRequestError(
-                f"{self.model} could not be reached ({type(exc).__name__}: {exc}); "
-                "check the network or GOOGLE_GEMINI_BASE_URL."
-            ) from None
+        )
+
+    async def _guarded(self, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Await `make()`, retrying dropped connections, and explain every failure.
+
+        google-genai retries HTTP statuses and failed connects itself; a connection dropped
+        mid-request (a read or protocol error) is retried here with the same backoff.
+        """
+        delay = self._retry_delay
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await make()
+            except errors.APIError as exc:
+                raise ModelRequestError(_explain(self.model, exc)) from None
+            except Exception as exc:  # transports raise several httpx/aiohttp types
+                dropped = "Connect" not in type(exc).__name__
+                if not dropped or attempt == self._attempts:
+                    raise ModelRequestError(
+                        f"{self.model} could not be reached ({type(exc).__name__}: {exc}); "
+                        "check the network or GOOGLE_GEMINI_BASE_URL."
+                    ) from None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")
 
     def _accept(self, response: types.GenerateContentResponse, request: ModelRequest) -> Any:
         feedback = response.prompt_feedback
