@@ -16,6 +16,8 @@ os.environ.pop("WANDB_API_KEY", None)
 
 from voicejudge import Settings, close_tracking, init_tracking  # noqa: E402
 
+GEMINI_TEST_KEY = "test-key-never-in-a-trace-4f9c"
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -34,3 +36,20 @@ def client(settings: Settings) -> Iterator:
     weave_client = init_tracking(project="contract", backend="local", settings=settings)
     yield weave_client
     close_tracking()
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch, client: Iterator) -> Iterator:
+    """A loopback fake of the Gemini API that the real google-genai client is pointed at."""
+    from tests.fake_gemini import FakeGemini
+    from voicejudge.backends import reset_backends
+
+    fake = FakeGemini()
+    with fake.running():
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
+        monkeypatch.setenv("GEMINI_API_KEY", GEMINI_TEST_KEY)
+        monkeypatch.setenv("VOICEJUDGE_GEMINI_RETRY_DELAY_S", "0.01")
+        monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "false")
+        reset_backends()
+        yield fake
+        reset_backends()

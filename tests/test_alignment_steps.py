@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import weave
 
-from tests.fake_gemini import FakeGemini, reply
+from tests.fake_gemini import reply
 from voicejudge.analyzer import JudgePromptAnalyzer
 from voicejudge.audio import extract_features
-from voicejudge.backends import reset_backends
 from voicejudge.data import load_sample_set
 from voicejudge.judge import SpeechJudge
 from voicejudge.judge_prompt import publish_judge_prompt, seed_prompt
@@ -101,19 +100,6 @@ def test_offline_steps_are_deterministic(voices) -> None:
     takes = [samples.get(f"voice-02{i}") for i in range(5)]
     judge = SpeechJudge(prompt=seed_prompt())
     assert judge.rank(takes).model_dump() == judge.rank(takes).model_dump()
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch, client):
-    fake = FakeGemini()
-    with fake.running():
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
-        monkeypatch.setenv("GEMINI_API_KEY", "k-test")
-        monkeypatch.setenv("VOICEJUDGE_GEMINI_RETRY_DELAY_S", "0.01")
-        monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "false")
-        reset_backends()
-        yield fake
-        reset_backends()
 
 
 def test_gemini_learner_hears_pairs_and_consolidates(gemini, voices) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_gemini import FakeGemini, blocked, error, first_take_wins, labels_in, reply
+from tests.conftest import GEMINI_TEST_KEY as KEY
+from tests.fake_gemini import blocked, error, first_take_wins, labels_in, reply
 from voicejudge.backends import (
     MissingKeyError,
     ModelReplyError,
@@ -21,21 +22,7 @@ from voicejudge.data import load_sample_set
 from voicejudge.judge import SpeechJudge, judge_reply_type
 from voicejudge.judge_prompt import seed_prompt
 
-KEY = "test-key-never-in-a-trace-4f9c"
 MODEL = "gemini:gemini-test"
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch, client):
-    fake = FakeGemini()
-    with fake.running():
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
-        monkeypatch.setenv("GEMINI_API_KEY", KEY)
-        monkeypatch.setenv("VOICEJUDGE_GEMINI_RETRY_DELAY_S", "0.01")
-        monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "false")
-        reset_backends()
-        yield fake
-        reset_backends()
 
 
 @pytest.fixture(scope="module")

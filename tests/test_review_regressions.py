@@ -30,8 +30,8 @@ from voicejudge.backends.running import run_sync
 from voicejudge.data import load_sample_set
 from voicejudge.judge import judge_reply_type
 from voicejudge.judge_prompt import JudgePrompt
-from voicejudge.learner import LearnerReply, PatternClaim, PreferenceLearner, consolidate
-from voicejudge.patterns import PreferencePatterns
+from voicejudge.learner import LearnerReply, PreferenceLearner, consolidate
+from voicejudge.patterns import PatternClaim, PreferencePatterns
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion, score
 
@@ -62,19 +62,6 @@ def _request() -> ModelRequest:
     return ModelRequest(
         system="s", parts=["Take A:", "Take B:"], response_type=judge_reply_type(["A", "B"])
     )
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch, client):
-    fake = FakeGemini(default=lambda r: reply({"thinking": "t", "ranking": ["A", "B"]}))
-    with fake.running():
-        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
-        monkeypatch.setenv("GEMINI_API_KEY", "k-test")
-        monkeypatch.setenv("VOICEJUDGE_GEMINI_RETRY_DELAY_S", "0.01")
-        monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "false")
-        reset_backends()
-        yield fake
-        reset_backends()
 
 
 def test_concurrency_limit_holds_across_threads_and_loops(gemini, monkeypatch) -> None:

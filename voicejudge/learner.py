@@ -18,43 +18,12 @@ from voicejudge.audio.quality import describe_features
 from voicejudge.backends import LearnTask, ModelRequest, Part, backend_for
 from voicejudge.backends.running import run_sync
 from voicejudge.data import SampleSet
-from voicejudge.patterns import Direction, Pattern, PreferencePatterns
+from voicejudge.patterns import Pattern, PatternClaim, PreferencePatterns
 from voicejudge.preference_fit import evidence_for
 from voicejudge.prompts import load_prompt, render
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion
 from voicejudge.settings import load_settings
-
-
-class PatternClaim(BaseModel):
-    """One pattern as a learner model states it."""
-
-    statement: str
-    feature: str | None = None
-    direction: Direction | None = None
-    support: int = Field(default=0, ge=0)
-    against: int = Field(default=0, ge=0)
-    effect: float = Field(default=1.0, description="importance, z-units")
-    target: float | None = None
-    threshold: float | None = None
-    below: bool = True
-    confidence: float | None = Field(default=None, ge=0, le=1)
-
-    def as_criterion(self) -> Criterion | None:
-        """The criterion this claim asks for; None for a claim about no particular feature."""
-        if self.feature is None and self.direction is None:
-            return None
-        if self.feature is None or self.direction is None:
-            raise ValueError("a pattern about a feature needs both 'feature' and 'direction'")
-        return Criterion(
-            feature=self.feature,
-            kind=self.direction,
-            weight=abs(self.effect),
-            target=self.target,
-            threshold=self.threshold,
-            below=self.below,
-            source="learned",
-        )
 
 
 class LearnerReply(BaseModel):

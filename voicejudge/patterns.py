@@ -12,24 +12,26 @@ from voicejudge.rubric import Criterion
 Direction = Literal["higher", "lower", "target", "gate"]
 
 
-class Pattern(BaseModel):
-    """A stated preference with its evidence."""
+class PatternClaim(BaseModel):
+    """A preference as a learner states it: what, about which feature, and the evidence."""
 
     statement: str
     feature: str | None = None
     direction: Direction | None = None
-    support: int = Field(ge=0, description="comparisons that agree with the pattern")
-    against: int = Field(ge=0, description="comparisons that contradict it")
-    confidence: float = Field(ge=0, le=1, description="probability the effect has this sign")
-    effect: float = Field(default=0.0, description="fitted weight, z-units")
+    support: int = Field(default=0, ge=0, description="comparisons that agree with it")
+    against: int = Field(default=0, ge=0, description="comparisons that contradict it")
+    effect: float = Field(default=1.0, description="importance, z-units")
     target: float | None = None
     threshold: float | None = None
     below: bool = True
+    confidence: float | None = Field(default=None, ge=0, le=1)
 
     def as_criterion(self) -> Criterion | None:
-        """The rubric criterion this pattern asks for (None for a free-text pattern)."""
-        if self.feature is None or self.direction is None:
+        """The rubric criterion it asks for; None for a claim about no particular feature."""
+        if self.feature is None and self.direction is None:
             return None
+        if self.feature is None or self.direction is None:
+            raise ValueError("a pattern about a feature needs both 'feature' and 'direction'")
         return Criterion(
             feature=self.feature,
             kind=self.direction,
@@ -40,6 +42,12 @@ class Pattern(BaseModel):
             rationale=self.statement,
             source="learned",
         )
+
+
+class Pattern(PatternClaim):
+    """A stated preference with its evidence, as the learner publishes it."""
+
+    confidence: float = Field(ge=0, le=1, description="probability the effect has this sign")
 
 
 class PreferencePatterns(weave.Object):
