@@ -1,15 +1,34 @@
-"""Human rankings and the pairwise comparisons derived from them.
+"""Human rankings: the `rank_audio` op, answers written as Weave human annotations, and the
+pairwise comparisons derived from them.
 
-`RankingFeedback` is the payload of `voicejudge.ranking` feedback on a `rank_audio` call;
-`Comparison`s are derived from it (every higher-ranked sample beats every lower-ranked one),
-never stored twice.
+A comparison asked of a person is a traced `rank_audio` call; the answer is a `RankingFeedback`
+stored as `wandb.annotation.voicejudge.ranking` feedback on that call, against a published
+annotation spec, so hosted Weave shows it in its annotation column. `Comparison`s are derived
+from the feedback, never stored twice. Labels written by the original voice-judge notebook are
+read too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+from typing import Any
 
-from pydantic import BaseModel, Field
+import weave
+from pydantic import BaseModel, Field, ValidationError
+
+from voicejudge.data import VoiceSample
+from voicejudge.errors import VoiceJudgeError
+
+RANKING_SPEC = "voicejudge.ranking"
+RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
+NOTEBOOK_ANNOTATION_TYPE = "wandb.annotation.AudioRanker"
+NOTEBOOK_SCORER_TYPE = "wandb.runnable.BinaryVoiceRank"
+LABELS = "ABCD"
+
+
+class RankingError(VoiceJudgeError):
+    """A ranking that does not fit its comparison, or a comparison that does not exist."""
 
 
 class RankingFeedback(BaseModel):
@@ -36,6 +55,41 @@ class Comparison(BaseModel):
     note: str = ""
 
 
+class ComparisonRequest(BaseModel):
+    """What a `rank_audio` call asks: these takes, in this order, under these labels."""
+
+    sample_ids: list[str]
+    presented_order: list[str]
+    labels: dict[str, str] = Field(description="label -> sample id")
+    round: int | None = None
+
+
+class RecordedRanking(BaseModel):
+    """A ranking read back from the store, with the call it answers."""
+
+    call_id: str
+    feedback_id: str
+    feedback: RankingFeedback
+
+
+@weave.op(name="rank_audio", postprocess_inputs=lambda inputs: _trace_samples(inputs))
+def rank_audio(
+    samples: list[VoiceSample], round: int | None = None, seed: int | None = None
+) -> ComparisonRequest:
+    """Ask for a ranking of 2-4 takes; the call is what the answer is attached to."""
+    ids = [sample.id for sample in samples]
+    if not 2 <= len(ids) <= len(LABELS) or len(set(ids)) != len(ids):
+        raise RankingError(f"A comparison needs 2 to {len(LABELS)} different takes; got {ids}.")
+    order = list(ids)
+    random.Random(seed).shuffle(order)
+    return ComparisonRequest(
+        sample_ids=ids,
+        presented_order=order,
+        labels=dict(zip(LABELS, order, strict=False)),
+        round=round,
+    )
+
+
 def comparisons_from(feedback: RankingFeedback, call_id: str | None = None) -> list[Comparison]:
     """Every ordered pair a ranking implies; a tie implies none."""
     if feedback.tie:
@@ -52,3 +106,186 @@ def comparisons_from(feedback: RankingFeedback, call_id: str | None = None) -> l
         for index, better in enumerate(order)
         for worse in order[index + 1 :]
     ]
+
+
+def publish_ranking_spec() -> Any:
+    """Publish (or find, if unchanged) the annotation spec rankings are written against."""
+    spec = weave.AnnotationSpec(
+        name=RANKING_SPEC,
+        description="A ranking of 2-4 voice takes, best first, with the rater and a note.",
+        field_schema=RankingFeedback,
+    )
+    return weave.publish(spec, name=RANKING_SPEC)
+
+
+def submit_ranking(call_id: str, feedback: RankingFeedback, client: Any = None) -> str:
+    """Attach a ranking to its `rank_audio` call; a second answer by the same rater replaces
+    the first, so a comparison holds one answer per rater. Returns the feedback id."""
+    client = client or _client()
+    asked = _comparison_of(client, call_id)
+    if sorted(feedback.ranking) != sorted(asked.sample_ids):
+        raise RankingError(
+            f"Ranking {feedback.ranking} does not fit comparison {call_id}: it must order "
+            f"each of its takes ({', '.join(asked.sample_ids)}) exactly once."
+        )
+    spec_ref = publish_ranking_spec().uri()
+    payload = {"value": feedback.model_dump(mode="json")}
+    call_ref = f"weave:///{client.project_id}/call/{call_id}"
+    for earlier in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref):
+        if (earlier["payload"].get("value") or {}).get("rater") == feedback.rater:
+            replaced = client.server.feedback_replace(
+                {
+                    "project_id": client.project_id,
+                    "feedback_id": earlier["id"],
+                    "weave_ref": call_ref,
+                    "feedback_type": RANKING_FEEDBACK_TYPE,
+                    "payload": payload,
+                    "creator": feedback.rater,
+                    "annotation_ref": spec_ref,
+                }
+            )
+            return replaced.id
+    return client.get_call(call_id).feedback.add(
+        RANKING_FEEDBACK_TYPE, payload, creator=feedback.rater, annotation_ref=spec_ref
+    )
+
+
+def read_rankings(client: Any = None, rater: str | None = None) -> list[RecordedRanking]:
+    """Every stored ranking, oldest first, including labels the voice-judge notebook wrote."""
+    client = client or _client()
+    rows = _feedback_rows(
+        client, [RANKING_FEEDBACK_TYPE, NOTEBOOK_ANNOTATION_TYPE, NOTEBOOK_SCORER_TYPE]
+    )
+    annotated = {row["weave_ref"] for row in rows if row["feedback_type"] != NOTEBOOK_SCORER_TYPE}
+    recorded = []
+    for row in rows:
+        if row["feedback_type"] == NOTEBOOK_SCORER_TYPE and row["weave_ref"] in annotated:
+            continue  # the notebook's annotation of the same call says more
+        feedback = _as_ranking(client, row)
+        if feedback is not None and (rater is None or feedback.rater == rater):
+            recorded.append(
+                RecordedRanking(
+                    call_id=row["weave_ref"].rsplit("/", 1)[-1],
+                    feedback_id=row["id"],
+                    feedback=feedback,
+                )
+            )
+    return recorded
+
+
+def read_comparisons(client: Any = None, rater: str | None = None) -> list[Comparison]:
+    """The pairwise comparisons every stored ranking implies."""
+    return [
+        comparison
+        for recorded in read_rankings(client, rater)
+        for comparison in comparisons_from(recorded.feedback, recorded.call_id)
+    ]
+
+
+def pending_calls(client: Any = None, rater: str | None = None) -> list[str]:
+    """`rank_audio` calls not yet answered (by `rater`, if given), oldest first."""
+    client = client or _client()
+    client.flush()
+    answered = {
+        r.call_id for r in read_rankings(client) if rater is None or r.feedback.rater == rater
+    }
+    op = f"weave:///{client.project_id}/op/rank_audio:*"
+    calls = client.server.calls_query_stream(
+        {"project_id": client.project_id, "filter": {"op_names": [op]}}
+    )
+    return [c.id for c in calls if c.exception is None and c.id not in answered]
+
+
+def _as_ranking(client: Any, row: dict[str, Any]) -> RankingFeedback | None:
+    payload = row["payload"]
+    rater = row.get("creator") or row.get("wb_user_id") or "unknown"
+    try:
+        if row["feedback_type"] == RANKING_FEEDBACK_TYPE:
+            return RankingFeedback.model_validate(payload.get("value") or {})
+        if row["feedback_type"] == NOTEBOOK_ANNOTATION_TYPE:
+            ranked = sorted(payload["value"]["ranked_samples"], key=lambda s: s["rank"])
+            presented = sorted(ranked, key=lambda s: s.get("original_input_order", 0))
+            return RankingFeedback(
+                ranking=[str(s["id"]) for s in ranked],
+                presented_order=[str(s["id"]) for s in presented],
+                rater=rater,
+                source="import:notebook-annotation",
+            )
+        preferred = str(payload["output"]["preferred_sample_id"])
+        others = [i for i in _input_sample_ids(client, row["weave_ref"]) if i != preferred]
+        if len(others) != 1:
+            return None
+        return RankingFeedback(
+            ranking=[preferred, others[0]], rater=rater, source="import:notebook-scorer"
+        )
+    except (KeyError, TypeError, ValidationError):
+        return None  # a label this project cannot interpret is left out, not guessed
+
+
+def _input_sample_ids(client: Any, call_ref: str) -> list[str]:
+    call = client.get_call(call_ref.rsplit("/", 1)[-1])
+    ids = []
+    for value in call.inputs.values():
+        for key in ("voice_instructions_id", "id"):
+            try:
+                ids.append(str(value[key]))
+                break
+            except (KeyError, TypeError, IndexError):
+                continue
+    return ids
+
+
+def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
+    client.flush()
+    try:
+        call = client.get_call(call_id)
+    except Exception:  # weave raises several types for an unknown call id
+        raise RankingError(f"No comparison {call_id!r}: it is not a traced call here.") from None
+    if not call.op_name.split("/op/", 1)[-1].startswith("rank_audio:") or call.output is None:
+        raise RankingError(f"Call {call_id!r} is not a finished rank_audio comparison.")
+    output = call.output  # the stored ComparisonRequest, read back as a weave object
+    return ComparisonRequest(
+        sample_ids=list(output.sample_ids),
+        presented_order=list(output.presented_order),
+        labels=dict(output.labels),
+        round=output.round,
+    )
+
+
+def _feedback_rows(
+    client: Any, feedback_types: list[str], weave_ref: str | None = None
+) -> list[dict[str, Any]]:
+    terms: list[dict[str, Any]] = [
+        {"$in": [{"$getField": "feedback_type"}, [{"$literal": t} for t in feedback_types]]}
+    ]
+    if weave_ref is not None:
+        terms.append({"$eq": [{"$getField": "weave_ref"}, {"$literal": weave_ref}]})
+    return client.server.feedback_query(
+        {
+            "project_id": client.project_id,
+            "query": {"$expr": {"$and": terms}},
+            "sort_by": [{"field": "created_at", "direction": "asc"}],
+        }
+    ).result
+
+
+def _trace_samples(inputs: dict[str, Any]) -> dict[str, Any]:
+    samples = inputs.get("samples") or []
+    return {
+        **{k: v for k, v in inputs.items() if k != "samples"},
+        "samples": [
+            {"id": s.id, "instructions": s.instructions, "audio": s.clip().to_weave()}
+            for s in samples
+        ],
+    }
+
+
+def _client() -> Any:
+    from weave.trace.context.weave_client_context import get_weave_client
+
+    client = get_weave_client()
+    if client is None:
+        from voicejudge.tracking import init_tracking
+
+        client = init_tracking()
+    return client
