@@ -148,8 +148,12 @@ class Fit:
 
     basis: Basis
     mean: np.ndarray
-    std: np.ndarray
+    covariance: np.ndarray
     iterations: int
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.covariance))
 
 
 def fit_preferences(
@@ -187,8 +191,8 @@ def fit_preferences(
             break
     p = 1.0 / (1.0 + np.exp(-(differences @ weights)))
     hessian = (differences.T * (p * (1 - p))) @ differences + np.diag(precision)
-    std = np.sqrt(np.diag(np.linalg.inv(hessian)))
-    return Fit(basis=basis, mean=weights, std=std, iterations=iterations)
+    covariance = np.linalg.inv(hessian)
+    return Fit(basis=basis, mean=weights, covariance=covariance, iterations=iterations)
 
 
 class LearnerError(VoiceJudgeError):
