@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voicejudge.errors import VoiceJudgeError
+from voicejudge.errors import ConfigError, VoiceJudgeError
 
 out = Console()
 err = Console(stderr=True)
@@ -59,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--model", default="acoustic", help="acoustic (default) or gemini:<model>")
     judge.add_argument("--json", action="store_true", help="print JSON instead of text")
     judge.set_defaults(run=_judge)
+
+    rank = commands.add_parser("rank", help="open the ranking app on a sample set")
+    rank.add_argument("--set", dest="sample_set", required=True, help="folder, manifest or ref")
+    rank.add_argument("--rater", default="", help="your name (can also be typed in the app)")
+    rank.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    rank.add_argument("--port", type=int, help="port (default: the first free one from 7860)")
+    rank.add_argument("--auth", help="USER:PASS, required for any other host or --share")
+    rank.add_argument("--share", action="store_true", help="also open a public Gradio link")
+    rank.add_argument("--takes", type=int, default=2, choices=[2, 3, 4], help="takes per page")
+    rank.add_argument("--judge", help="model whose agreement is shown and who picks pairs")
+    rank.add_argument("--brief", type=Path, help="character brief (Markdown file)")
+    rank.add_argument("--image", type=Path, help="a picture of the character")
+    rank.set_defaults(run=_rank)
 
     traces = commands.add_parser("traces", help="list recent traced calls")
     _tracking_options(traces)
@@ -215,6 +228,51 @@ def _judge(args: argparse.Namespace) -> int:
         if answer.thinking:
             out.print(f"  [dim]{escape(answer.thinking)}[/]", highlight=False)
     return 0
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from voicejudge.data import load_sample_set
+    from voicejudge.desk import RankingDesk
+    from voicejudge.judge import SpeechJudge
+    from voicejudge.judge_prompt import seed_prompt
+    from voicejudge.ranker_app import check_exposure, launch
+    from voicejudge.tracking import init_tracking
+
+    check_exposure(args.host, args.share, args.auth)
+    for path in (args.brief, args.image):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"{path}: no such file.")
+    brief = args.brief.read_text(encoding="utf-8") if args.brief else _default_brief()
+    client = init_tracking()
+    samples = load_sample_set(args.sample_set)
+    judge = SpeechJudge(prompt=seed_prompt(), model=args.judge) if args.judge else None
+    desk = RankingDesk(samples, client=client, judge=judge, takes=args.takes)
+    app, url = launch(
+        desk,
+        host=args.host,
+        port=args.port,
+        auth=args.auth,
+        share=args.share,
+        rater=args.rater,
+        brief=brief,
+        image=args.image,
+    )
+    out.print(f"Ranking {len(samples)} takes from {escape(samples.name)} at {url}", highlight=False)
+    out.print("Press Ctrl+C to stop.")
+    try:
+        app.block_thread()
+    finally:
+        app.close()
+    return 0
+
+
+def _default_brief() -> str:
+    bundled = Path("assets") / "character.md"
+    if bundled.is_file():
+        return bundled.read_text(encoding="utf-8")
+    from voicejudge.prompts import load_prompt
+
+    return load_prompt("judge_seed")
 
 
 def _traces_list(args: argparse.Namespace) -> int:

@@ -235,6 +235,16 @@ def _input_sample_ids(client: Any, call_ref: str) -> list[str]:
     return ids
 
 
+def comparisons_of_call(recorded: RecordedRanking) -> list[Comparison]:
+    """The pairs one stored ranking implies."""
+    return comparisons_from(recorded.feedback, recorded.call_id)
+
+
+def comparison_request(client: Any, call_id: str) -> ComparisonRequest:
+    """What a `rank_audio` call asked; `RankingError` for an unknown or unfinished call."""
+    return _comparison_of(client, call_id)
+
+
 def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
     client.flush()
     try:

@@ -1,0 +1,178 @@
+"""The ranking app, launched for real and driven through gradio_client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from voicejudge.data import SampleSet, load_sample_set
+from voicejudge.desk import RankingDesk
+from voicejudge.ranker_app import launch
+from voicejudge.ranking import rank_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def voices() -> SampleSet:
+    full = load_sample_set(ROOT / "assets" / "voices")
+    return SampleSet(name="voices", samples=full.samples[:12])
+
+
+@pytest.fixture
+def app(client, voices):
+    desk = RankingDesk(voices, client=client)
+    blocks, url = launch(desk, port=_free_port(), brief="A man in his late 50s.")
+    yield url
+    blocks.close()
+
+
+def _read_back(store: Path, project: str) -> list[dict]:
+    script = (
+        "import json, sys\n"
+        "from tests import netguard; netguard.install()\n"
+        "from weave.trace.weave_client import WeaveClient\n"
+        "from weave.trace.context.weave_client_context import set_weave_client_global\n"
+        "from voicejudge import LocalTraceServer\n"
+        "from voicejudge.ranking import read_rankings\n"
+        "client = WeaveClient('local', sys.argv[2], LocalTraceServer(sys.argv[1]),"
+        " ensure_project_exists=False)\n"
+        "set_weave_client_global(client)\n"
+        "print(json.dumps([{'call_id': r.call_id, **r.feedback.model_dump(mode='json')}"
+        " for r in read_rankings(client)]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(store), project],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_pairwise_and_three_way_rankings_reach_the_store(app, client, voices) -> None:
+    _, pending = rank_audio.call(
+        [voices.get("voice-001"), voices.get("voice-002"), voices.get("voice-003")], round=1, seed=4
+    )
+    client.flush()
+    ranker = Client(app, verbose=False)
+
+    three = ranker.predict("ann", api_name="/next_comparison")
+    assert three["call_id"] == pending.id, "pending comparisons come first"
+    labels = [take["label"] for take in three["takes"]]
+    assert labels == ["A", "B", "C"]
+    by_label = {take["label"]: take["sample_id"] for take in three["takes"]}
+    ranker.predict(
+        "ann",
+        three["call_id"],
+        ["C", "A", "B"],
+        False,
+        "",
+        ["A", "C"],
+        9.5,
+        api_name="/submit_ranking",
+    )
+
+    pair = ranker.predict("ann", api_name="/next_comparison")
+    assert len(pair["takes"]) == 2 and pair["call_id"] != pending.id
+    pair_ids = {take["label"]: take["sample_id"] for take in pair["takes"]}
+    ranker.predict(
+        "ann",
+        pair["call_id"],
+        ["B", "A"],
+        False,
+        "B is rougher",
+        ["A", "B"],
+        4.0,
+        api_name="/submit_ranking",
+    )
+    ranker.predict(
+        "ann",
+        pair["call_id"],
+        ["B", "A"],
+        False,
+        "B is rougher",
+        ["A", "B"],
+        4.0,
+        api_name="/submit_ranking",
+    )
+
+    stored = {row["call_id"]: row for row in _read_back(client.server.path, client.project)}
+    assert len(stored) == 2, "the double submit left one answer"
+    assert stored[pending.id]["ranking"] == [by_label["C"], by_label["A"], by_label["B"]]
+    assert stored[pending.id]["played"] == [by_label["A"], by_label["C"]]
+    assert stored[pending.id]["elapsed_s"] == 9.5
+    assert stored[pair["call_id"]]["ranking"] == [pair_ids["B"], pair_ids["A"]]
+    assert stored[pair["call_id"]]["note"] == "B is rougher"
+    assert {row["rater"] for row in stored.values()} == {"ann"}
+    assert len(client.get_call(pair["call_id"]).feedback) == 1
+
+
+def test_bad_submissions_come_back_as_errors(app) -> None:
+    ranker = Client(app, verbose=False)
+    with pytest.raises(Exception, match="rater"):
+        ranker.predict("  ", api_name="/next_comparison")
+    comparison = ranker.predict("ann", api_name="/next_comparison")
+    with pytest.raises(Exception, match="Unknown label"):
+        ranker.predict(
+            "ann",
+            comparison["call_id"],
+            ["A", "Z"],
+            False,
+            "",
+            [],
+            None,
+            api_name="/submit_ranking",
+        )
+
+
+def test_four_raters_at_once_lose_nothing(app, client) -> None:
+    errors: list[BaseException] = []
+
+    def rate(rater: str) -> None:
+        try:
+            ranker = Client(app, verbose=False)
+            for _ in range(25):
+                comparison = ranker.predict(rater, api_name="/next_comparison")
+                ranker.predict(
+                    rater,
+                    comparison["call_id"],
+                    ["B", "A"],
+                    False,
+                    rater,
+                    [],
+                    None,
+                    api_name="/submit_ranking",
+                )
+        except BaseException as exc:  # reported below with the rater's name
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rate, args=(f"rater-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    stored = _read_back(client.server.path, client.project)
+    assert len(stored) == 100
+    for row in stored:
+        assert row["note"] == row["rater"], "no answer crossed to another rater"
+    per_rater = {}
+    for row in stored:
+        per_rater.setdefault(row["rater"], set()).add(row["call_id"])
+    assert {r: len(calls) for r, calls in per_rater.items()} == {f"rater-{i}": 25 for i in range(4)}

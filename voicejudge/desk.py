@@ -1,0 +1,221 @@
+"""The ranking desk: what a rater is asked next, and what happens to their answer.
+
+Everything the ranking app does goes through here, so a script can do the same: pending
+`rank_audio` calls this rater has not answered come first (scripted rounds create them), then
+new comparisons chosen for coverage, or actively around a judge's criteria when there is one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from voicejudge.audio.features import FeatureCache
+from voicejudge.data import SampleSet
+from voicejudge.judge import SpeechJudge
+from voicejudge.pairs import next_pairs
+from voicejudge.preference_fit import fit_rubric
+from voicejudge.ranking import (
+    ComparisonRequest,
+    RankingError,
+    RankingFeedback,
+    comparison_request,
+    comparisons_of_call,
+    pending_calls,
+    rank_audio,
+    read_rankings,
+    submit_ranking,
+)
+from voicejudge.settings import load_settings
+
+
+class Take(BaseModel):
+    """One clip as shown: its label, its file and what it was asked to sound like."""
+
+    label: str
+    sample_id: str
+    audio_path: str
+    instructions: str | None
+
+
+class Assignment(BaseModel):
+    """A comparison handed to a rater."""
+
+    call_id: str
+    takes: list[Take]
+
+
+class Progress(BaseModel):
+    """How far a rater has got, and how often the judge agrees with them."""
+
+    total: int
+    judge_agreement: float | None = None
+    judged_pairs: int = 0
+
+
+class RankingDesk:
+    """Serves comparisons from one sample set to raters and records their answers."""
+
+    def __init__(
+        self,
+        samples: SampleSet,
+        *,
+        client: Any,
+        judge: SpeechJudge | None = None,
+        takes: int = 2,
+        seed: int = 0,
+        audio_folder: Path | None = None,
+    ) -> None:
+        self.samples = samples
+        self.client = client
+        self.judge = judge
+        self.takes = takes
+        self.seed = seed
+        self.audio_folder = audio_folder or load_settings().home / "cache" / "audio"
+        self._lock = threading.Lock()
+        self._given: dict[str, set[str]] = {}
+        self._judged: dict[tuple[str, str], bool] = {}
+
+    def next_assignment(self, rater: str) -> Assignment | None:
+        """The oldest comparison this rater has not answered, or a new one; None when done."""
+        rater = _rater(rater)
+        with self._lock:
+            given = self._given.setdefault(rater, set())
+            for call_id in pending_calls(self.client, rater):
+                if call_id in given:
+                    continue
+                request = self._request_of(call_id)
+                if request is not None:
+                    given.add(call_id)
+                    return self._assignment(call_id, request)
+            call_id = self._new_comparison(rater)
+            if call_id is None:
+                return None
+            given.add(call_id)
+            request = self._request_of(call_id)
+            assert request is not None
+            return self._assignment(call_id, request)
+
+    def submit(
+        self,
+        rater: str,
+        call_id: str,
+        order: list[str],
+        *,
+        tie: bool = False,
+        note: str = "",
+        played: list[str] | None = None,
+        elapsed_s: float | None = None,
+    ) -> str:
+        """Record an answer given in labels (best first); returns the feedback id."""
+        rater = _rater(rater)
+        request = self._request_of(call_id)
+        if request is None:
+            raise RankingError(f"No comparison {call_id!r} for this sample set.")
+        unknown = sorted((set(order) | set(played or [])) - set(request.labels))
+        if unknown:
+            raise RankingError(f"Unknown label(s) {', '.join(unknown)} for this comparison.")
+        feedback = RankingFeedback(
+            ranking=[request.labels[label] for label in order],
+            tie=tie,
+            rater=rater,
+            presented_order=request.presented_order,
+            played=[request.labels[label] for label in played or []],
+            note=note.strip(),
+            elapsed_s=elapsed_s,
+            source="human",
+        )
+        feedback_id = submit_ranking(call_id, feedback, self.client)
+        self.client.flush()
+        return feedback_id
+
+    def skip(self, rater: str, call_id: str) -> None:
+        """Leave a comparison unanswered for now; it is offered again in a later session."""
+        with self._lock:
+            self._given.setdefault(_rater(rater), set()).add(call_id)
+
+    def progress(self, rater: str) -> Progress:
+        """This rater's answers so far, and the judge's agreement with their pairs."""
+        rater = _rater(rater)
+        rankings = read_rankings(self.client, rater)
+        if self.judge is None:
+            return Progress(total=len(rankings))
+        agree = judged = 0
+        for recorded in rankings:
+            for pair in comparisons_of_call(recorded):
+                key = (pair.preferred_id, pair.rejected_id)
+                if key not in self._judged:
+                    verdict = self.judge.compare(
+                        self.samples.get(pair.preferred_id), self.samples.get(pair.rejected_id)
+                    )
+                    if verdict.winner is None:
+                        continue
+                    self._judged[key] = verdict.winner == pair.preferred_id
+                judged += 1
+                agree += self._judged[key]
+        return Progress(
+            total=len(rankings),
+            judge_agreement=agree / judged if judged else None,
+            judged_pairs=judged,
+        )
+
+    def _new_comparison(self, rater: str) -> str | None:
+        recorded = read_rankings(self.client, rater)
+        asked = [pair for r in recorded for pair in itertools.combinations(r.feedback.ranking, 2)]
+        ids = self.samples.ids
+        strategy, fit, features = "balanced", None, None
+        if self.judge is not None:
+            cache = FeatureCache(load_settings().feature_cache)
+            features = {i: cache.features(self.samples.get(i).clip()) for i in ids}
+            comparisons = [c for r in recorded for c in comparisons_of_call(r)]
+            fit = fit_rubric(comparisons, features, self.judge.prompt.criteria)
+            strategy = "active"
+        pairs = next_pairs(
+            ids, 1, strategy, asked=asked, seed=self.seed + len(asked), fit=fit, features=features
+        )
+        if not pairs:
+            return None
+        chosen = list(pairs[0])
+        if self.takes > 2:
+            extra = [i for i in ids if i not in chosen][: self.takes - 2]
+            chosen += extra
+        seed = int(time.time_ns() % 2**31)
+        _, call = rank_audio.call([self.samples.get(i) for i in chosen], seed=seed)
+        self.client.flush()
+        return call.id
+
+    def _request_of(self, call_id: str) -> ComparisonRequest | None:
+        try:
+            request = comparison_request(self.client, call_id)
+        except RankingError:
+            return None
+        if not set(request.sample_ids) <= set(self.samples.ids):
+            return None
+        return request
+
+    def _assignment(self, call_id: str, request: ComparisonRequest) -> Assignment:
+        takes = []
+        for label, sample_id in request.labels.items():
+            sample = self.samples.get(sample_id)
+            path = sample.clip().file_path(self.audio_folder)
+            takes.append(
+                Take(
+                    label=label,
+                    sample_id=sample_id,
+                    audio_path=str(path),
+                    instructions=sample.instructions,
+                )
+            )
+        return Assignment(call_id=call_id, takes=takes)
+
+
+def _rater(name: str) -> str:
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise RankingError("Enter your name as the rater before ranking.")
+    return cleaned
