@@ -37,3 +37,4 @@ bench: setup
 	$(BIN)/python scripts/bench_tracing.py
 	$(BIN)/python scripts/bench_audio.py
 	$(BIN)/python scripts/bench_judge.py
+	$(BIN)/python scripts/bench_app.py

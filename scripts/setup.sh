@@ -8,8 +8,9 @@ VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
 # Debian packages used by voicejudge and its tests: espeak-ng and sox synthesize voices;
-# chattr (e2fsprogs) makes a folder unwritable even for root in the store-permission test.
-DEBIAN_PACKAGES=(espeak-ng sox e2fsprogs)
+# chattr (e2fsprogs) makes a folder unwritable even for root in the store-permission test;
+# chromium runs the ranking app in a real browser (driven by Python playwright, no download).
+DEBIAN_PACKAGES=(espeak-ng sox e2fsprogs chromium)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -91,26 +91,17 @@ def test_pairwise_and_three_way_rankings_reach_the_store(app, client, voices) ->
     pair = ranker.predict("ann", api_name="/next_comparison")
     assert len(pair["takes"]) == 2 and pair["call_id"] != pending.id
     pair_ids = {take["label"]: take["sample_id"] for take in pair["takes"]}
-    ranker.predict(
-        "ann",
-        pair["call_id"],
-        ["B", "A"],
-        False,
-        "B is rougher",
-        ["A", "B"],
-        4.0,
-        api_name="/submit_ranking",
-    )
-    ranker.predict(
-        "ann",
-        pair["call_id"],
-        ["B", "A"],
-        False,
-        "B is rougher",
-        ["A", "B"],
-        4.0,
-        api_name="/submit_ranking",
-    )
+    for _ in range(2):  # the same answer submitted twice
+        ranker.predict(
+            "ann",
+            pair["call_id"],
+            ["B", "A"],
+            False,
+            "B is rougher",
+            ["A", "B"],
+            4.0,
+            api_name="/submit_ranking",
+        )
 
     stored = {row["call_id"]: row for row in _read_back(client.server.path, client.project)}
     assert len(stored) == 2, "the double submit left one answer"
@@ -176,3 +167,33 @@ def test_four_raters_at_once_lose_nothing(app, client) -> None:
     for row in stored:
         per_rater.setdefault(row["rater"], set()).add(row["call_id"])
     assert {r: len(calls) for r, calls in per_rater.items()} == {f"rater-{i}": 25 for i in range(4)}
+
+
+def test_only_the_sets_audio_is_served(app) -> None:
+    import httpx
+
+    ranker = Client(app, verbose=False)
+    comparison = ranker.predict("ann", api_name="/next_comparison")
+    base = app.rstrip("/")
+    for secret in ("/etc/passwd", str(ROOT / "pyproject.toml")):
+        response = httpx.get(f"{base}/gradio_api/file={secret}")
+        assert response.status_code != 200, secret
+    assert comparison["takes"], "the comparison itself was served"
+
+
+def test_exposing_the_app_needs_a_password() -> None:
+    voicejudge = str(Path(sys.executable).parent / "voicejudge")
+    cases = [
+        (["--host", "0.0.0.0"], "add --auth USER:PASS"),
+        (["--share"], "public share link"),
+        (["--host", "0.0.0.0", "--auth", "nopassword"], "USER:PASSWORD"),
+    ]
+    for extra, needle in cases:
+        result = subprocess.run(
+            [voicejudge, "rank", "--set", str(ROOT / "assets" / "voices"), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert needle in " ".join(result.stderr.split()), result.stderr

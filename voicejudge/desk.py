@@ -130,9 +130,7 @@ class RankingDesk:
             elapsed_s=elapsed_s,
             source="human",
         )
-        feedback_id = submit_ranking(call_id, feedback, self.client)
-        self.client.flush()
-        return feedback_id
+        return submit_ranking(call_id, feedback, self.client, asked=request)
 
     def skip(self, rater: str, call_id: str) -> None:
         """Leave a comparison unanswered for now; it is offered again in a later session."""

@@ -106,13 +106,19 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
 
         shown = [state, *columns, *infos, *players, best, order, tie, note, status, progress]
 
-        def show(rater_name: str, message: str = "") -> list[Any]:
+        def show(rater_name: str, message: str = "", session_done: int = 0) -> list[Any]:
             try:
                 assignment = desk.next_assignment(rater_name)
                 done = desk.progress(rater_name)
             except VoiceJudgeError as exc:
                 return _empty(str(exc), len(columns))
-            return _render(assignment, message, done.total, done.judge_agreement, gr)
+            progress_text = f"**{session_done}** ranked this session · **{done.total}** in total"
+            if done.judge_agreement is not None:
+                progress_text += (
+                    f" · the judge agrees on {done.judge_agreement:.0%} "
+                    f"of {done.judged_pairs} pairs"
+                )
+            return _render(assignment, message, progress_text, session_done, gr)
 
         def on_submit(
             rater_name: str,
@@ -140,12 +146,12 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                 )
             except VoiceJudgeError as exc:
                 raise gr.Error(str(exc)) from None
-            return show(rater_name, "Saved. Here is the next one.")
+            return show(rater_name, "Saved. Here is the next one.", current["session_done"] + 1)
 
         def on_skip(rater_name: str, current: dict) -> list[Any]:
             if current.get("call_id"):
                 desk.skip(rater_name, current["call_id"])
-            return show(rater_name, "Skipped.")
+            return show(rater_name, "Skipped.", current.get("session_done", 0))
 
         def on_pick(label: str, current: dict, ordered: list[str]) -> tuple[Any, Any]:
             labels = current.get("labels", [])
@@ -256,15 +262,8 @@ def _pair_order(best_label: str | None, labels: list[str]) -> list[str]:
 
 
 def _render(
-    assignment: Assignment | None,
-    message: str,
-    total: int,
-    agreement: float | None,
-    gr: Any,
+    assignment: Assignment | None, message: str, progress: str, session_done: int, gr: Any
 ) -> list[Any]:
-    progress = f"**{total}** ranked so far" + (
-        f" · judge agrees on {agreement:.0%}" if agreement is not None else ""
-    )
     if assignment is None:
         return _empty("Nothing left to rank in this set. Thank you!", len(LABELS), progress)
     takes = {take.label: take for take in assignment.takes}
@@ -274,6 +273,7 @@ def _render(
         "labels": labels,
         "played": [],
         "shown_at": time.monotonic(),
+        "session_done": session_done,
     }
     columns = [gr.update(visible=label in takes) for label in LABELS]
     infos = [

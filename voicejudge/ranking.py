@@ -118,36 +118,45 @@ def publish_ranking_spec() -> Any:
     return weave.publish(spec, name=RANKING_SPEC)
 
 
-def submit_ranking(call_id: str, feedback: RankingFeedback, client: Any = None) -> str:
+_spec_refs: dict[tuple[int, str], str] = {}
+
+
+def _spec_ref(client: Any) -> str:
+    """The spec's ref for this client's project, published once per process."""
+    key = (id(client.server), client.project_id)
+    if key not in _spec_refs:
+        _spec_refs[key] = publish_ranking_spec().uri()
+    return _spec_refs[key]
+
+
+def submit_ranking(
+    call_id: str,
+    feedback: RankingFeedback,
+    client: Any = None,
+    asked: ComparisonRequest | None = None,
+) -> str:
     """Attach a ranking to its `rank_audio` call; a second answer by the same rater replaces
     the first, so a comparison holds one answer per rater. Returns the feedback id."""
     client = client or _client()
-    asked = _comparison_of(client, call_id)
+    asked = asked or _comparison_of(client, call_id)
     if sorted(feedback.ranking) != sorted(asked.sample_ids):
         raise RankingError(
             f"Ranking {feedback.ranking} does not fit comparison {call_id}: it must order "
             f"each of its takes ({', '.join(asked.sample_ids)}) exactly once."
         )
-    spec_ref = publish_ranking_spec().uri()
-    payload = {"value": feedback.model_dump(mode="json")}
     call_ref = f"weave:///{client.project_id}/call/{call_id}"
+    row = {
+        "project_id": client.project_id,
+        "weave_ref": call_ref,
+        "feedback_type": RANKING_FEEDBACK_TYPE,
+        "payload": {"value": feedback.model_dump(mode="json")},
+        "creator": feedback.rater,
+        "annotation_ref": _spec_ref(client),
+    }
     for earlier in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref):
         if (earlier["payload"].get("value") or {}).get("rater") == feedback.rater:
-            replaced = client.server.feedback_replace(
-                {
-                    "project_id": client.project_id,
-                    "feedback_id": earlier["id"],
-                    "weave_ref": call_ref,
-                    "feedback_type": RANKING_FEEDBACK_TYPE,
-                    "payload": payload,
-                    "creator": feedback.rater,
-                    "annotation_ref": spec_ref,
-                }
-            )
-            return replaced.id
-    return client.get_call(call_id).feedback.add(
-        RANKING_FEEDBACK_TYPE, payload, creator=feedback.rater, annotation_ref=spec_ref
-    )
+            return client.server.feedback_replace({**row, "feedback_id": earlier["id"]}).id
+    return client.server.feedback_create(row).id
 
 
 def read_rankings(client: Any = None, rater: str | None = None) -> list[RecordedRanking]:
@@ -246,11 +255,16 @@ def comparison_request(client: Any, call_id: str) -> ComparisonRequest:
 
 
 def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
-    client.flush()
     try:
         call = client.get_call(call_id)
-    except Exception:  # weave raises several types for an unknown call id
-        raise RankingError(f"No comparison {call_id!r}: it is not a traced call here.") from None
+    except Exception:  # not written yet by this process, or unknown
+        client.flush()
+        try:
+            call = client.get_call(call_id)
+        except Exception:  # weave raises several types for an unknown call id
+            raise RankingError(
+                f"No comparison {call_id!r}: it is not a traced call here."
+            ) from None
     if not call.op_name.split("/op/", 1)[-1].startswith("rank_audio:") or call.output is None:
         raise RankingError(f"Call {call_id!r} is not a finished rank_audio comparison.")
     output = call.output  # the stored ComparisonRequest, read back as a weave object
