@@ -197,3 +197,16 @@ def test_exposing_the_app_needs_a_password() -> None:
         )
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert needle in " ".join(result.stderr.split()), result.stderr
+    launcher = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "apps" / "ranker.py"),
+            "--set",
+            str(ROOT / "assets" / "voices"),
+            "--share",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert launcher.returncode == 1 and "public share link" in " ".join(launcher.stderr.split())
