@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.judge import SpeechJudge
@@ -46,3 +48,45 @@ def test_every_pair_once_then_nothing_left(client) -> None:
         seen.append(tuple(ids))
         desk.submit("ann", assignment.call_id, ["A", "B"])
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 3
+
+
+def test_concurrent_double_submit_stores_one_answer(client) -> None:
+    import threading
+
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    desk = RankingDesk(SampleSet(name="voices", samples=voices.samples[:4]), client=client)
+    assignment = desk.next_assignment("ann")
+    threads = [
+        threading.Thread(target=desk.submit, args=("ann", assignment.call_id, ["B", "A"]))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(client.get_call(assignment.call_id).feedback) == 1
+
+
+def test_skipping_moves_on_to_another_pair(client) -> None:
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    desk = RankingDesk(SampleSet(name="voices", samples=voices.samples[:5]), client=client)
+    first = desk.next_assignment("ann")
+    desk.skip("ann", first.call_id)
+    second = desk.next_assignment("ann")
+    assert {t.sample_id for t in second.takes} != {t.sample_id for t in first.takes}
+
+
+def test_rankings_of_another_set_and_short_orders(client) -> None:
+    from voicejudge.ranking import RankingError, RankingFeedback, rank_audio, submit_ranking
+
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    _, other = rank_audio.call([voices.get("voice-030"), voices.get("voice-031")])
+    client.flush()
+    submit_ranking(other.id, RankingFeedback(ranking=["voice-031", "voice-030"], rater="ann"))
+    subset = SampleSet(name="voices", samples=voices.samples[:4])
+    desk = RankingDesk(subset, client=client, judge=SpeechJudge(prompt=seed_prompt()))
+    assignment = desk.next_assignment("ann")
+    assert {t.sample_id for t in assignment.takes} <= set(subset.ids)
+    assert desk.progress("ann").total == 0, "rankings of other sets are not this set's"
+    with pytest.raises(RankingError, match="exactly once"):
+        desk.submit("ann", assignment.call_id, ["A"])

@@ -24,6 +24,7 @@ from voicejudge.ranking import (
     ComparisonRequest,
     RankingError,
     RankingFeedback,
+    RecordedRanking,
     comparison_request,
     comparisons_of_call,
     pending_calls,
@@ -78,7 +79,10 @@ class RankingDesk:
         self.seed = seed
         self.audio_folder = audio_folder or load_settings().home / "cache" / "audio"
         self._lock = threading.Lock()
+        self._submitting: dict[tuple[str, str], threading.Lock] = {}
+        self._submitting_lock = threading.Lock()  # never held while reading the store
         self._given: dict[str, set[str]] = {}
+        self._given_pairs: dict[str, set[frozenset[str]]] = {}
         self._judged: dict[tuple[str, str], bool] = {}
 
     def next_assignment(self, rater: str) -> Assignment | None:
@@ -91,15 +95,25 @@ class RankingDesk:
                     continue
                 request = self._request_of(call_id)
                 if request is not None:
-                    given.add(call_id)
-                    return self._assignment(call_id, request)
+                    return self._give(rater, call_id, request)
             call_id = self._new_comparison(rater)
             if call_id is None:
                 return None
-            given.add(call_id)
             request = self._request_of(call_id)
             assert request is not None
-            return self._assignment(call_id, request)
+            return self._give(rater, call_id, request)
+
+    def _give(self, rater: str, call_id: str, request: ComparisonRequest) -> Assignment:
+        self._given.setdefault(rater, set()).add(call_id)
+        self._given_pairs.setdefault(rater, set()).update(
+            frozenset(pair) for pair in itertools.combinations(request.sample_ids, 2)
+        )
+        return self._assignment(call_id, request)
+
+    def _rankings(self, rater: str) -> list[RecordedRanking]:
+        """This rater's rankings of takes in this set (a project may hold other sets)."""
+        ids = set(self.samples.ids)
+        return [r for r in read_rankings(self.client, rater) if set(r.feedback.ranking) <= ids]
 
     def submit(
         self,
@@ -120,6 +134,10 @@ class RankingDesk:
         unknown = sorted((set(order) | set(played or [])) - set(request.labels))
         if unknown:
             raise RankingError(f"Unknown label(s) {', '.join(unknown)} for this comparison.")
+        if sorted(order) != sorted(request.labels):
+            raise RankingError(
+                f"Order every take of this comparison ({', '.join(request.labels)}) exactly once."
+            )
         feedback = RankingFeedback(
             ranking=[request.labels[label] for label in order],
             tie=tie,
@@ -130,7 +148,10 @@ class RankingDesk:
             elapsed_s=elapsed_s,
             source="human",
         )
-        return submit_ranking(call_id, feedback, self.client, asked=request)
+        with self._submitting_lock:
+            guard = self._submitting.setdefault((rater, call_id), threading.Lock())
+        with guard:  # a double click must not store two answers for one rater
+            return submit_ranking(call_id, feedback, self.client, asked=request)
 
     def skip(self, rater: str, call_id: str) -> None:
         """Leave a comparison unanswered for now; it is offered again in a later session."""
@@ -140,7 +161,7 @@ class RankingDesk:
     def progress(self, rater: str) -> Progress:
         """This rater's answers so far, and the judge's agreement with their pairs."""
         rater = _rater(rater)
-        rankings = read_rankings(self.client, rater)
+        rankings = self._rankings(rater)
         if self.judge is None:
             return Progress(total=len(rankings))
         agree = judged = 0
@@ -148,9 +169,13 @@ class RankingDesk:
             for pair in comparisons_of_call(recorded):
                 key = (pair.preferred_id, pair.rejected_id)
                 if key not in self._judged:
-                    verdict = self.judge.compare(
-                        self.samples.get(pair.preferred_id), self.samples.get(pair.rejected_id)
-                    )
+                    try:
+                        verdict = self.judge.compare(
+                            self.samples.get(pair.preferred_id),
+                            self.samples.get(pair.rejected_id),
+                        )
+                    except Exception:  # progress must never cost a saved answer its page
+                        continue
                     if verdict.winner is None:
                         continue
                     self._judged[key] = verdict.winner == pair.preferred_id
@@ -163,8 +188,9 @@ class RankingDesk:
         )
 
     def _new_comparison(self, rater: str) -> str | None:
-        recorded = read_rankings(self.client, rater)
+        recorded = self._rankings(rater)
         asked = [pair for r in recorded for pair in itertools.combinations(r.feedback.ranking, 2)]
+        asked += [tuple(pair) for pair in self._given_pairs.get(rater, set())]
         ids = self.samples.ids
         strategy, fit, features = "balanced", None, None
         if self.judge is not None:

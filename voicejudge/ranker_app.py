@@ -21,6 +21,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 KEYS_JS = """
 () => {
   document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || event.isComposing) return;
     const target = event.target;
     if (target && (target.tagName === 'TEXTAREA' || (target.tagName === 'INPUT' &&
         target.type !== 'radio' && target.type !== 'checkbox'))) return;
@@ -63,6 +64,7 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
 
     with gr.Blocks(title="voicejudge ranker") as app:
         state = gr.State({})
+        played_state = gr.State({})  # call id -> labels played; never overwrites `state`
         gr.Markdown("## Which take sounds most like the character?")
         with gr.Row():
             rater_box = gr.Textbox(label="Your name", value=rater, elem_id="rater", scale=2)
@@ -123,6 +125,7 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
         def on_submit(
             rater_name: str,
             current: dict,
+            played_by_call: dict,
             best_label: str | None,
             ordered: list[str],
             is_tie: bool,
@@ -141,7 +144,7 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                     ranking if ranking and sorted(ranking) == sorted(labels) else labels,
                     tie=is_tie,
                     note=text or "",
-                    played=sorted(current.get("played", [])),
+                    played=sorted(played_by_call.get(current["call_id"], [])),
                     elapsed_s=round(time.monotonic() - current["shown_at"], 2),
                 )
             except VoiceJudgeError as exc:
@@ -162,16 +165,17 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                 return gr.update(), gr.update(value=ordered)
             return gr.update(value=label), gr.update()
 
-        def on_play(label: str, current: dict) -> dict:
-            played = set(current.get("played", []))
-            played.add(label)
-            return {**current, "played": sorted(played)}
+        def on_play(label: str, current: dict, played_by_call: dict) -> dict:
+            call_id = current.get("call_id")
+            if not call_id:
+                return played_by_call
+            return {**played_by_call, call_id: sorted({*played_by_call.get(call_id, []), label})}
 
         app.load(show, inputs=[rater_box], outputs=shown, api_visibility="private")
         rater_box.submit(show, inputs=[rater_box], outputs=shown, api_visibility="private")
         submit.click(
             on_submit,
-            inputs=[rater_box, state, best, order, tie, note],
+            inputs=[rater_box, state, played_state, best, order, tie, note],
             outputs=shown,
             api_visibility="private",
         )
@@ -185,9 +189,11 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
             )
         for label, player in zip(LABELS, players, strict=True):
             player.play(
-                lambda current, label=label: on_play(label, current),
-                inputs=[state],
-                outputs=[state],
+                lambda current, played_by_call, label=label: on_play(
+                    label, current, played_by_call
+                ),
+                inputs=[state, played_state],
+                outputs=[played_state],
                 api_visibility="private",
             )
 
@@ -241,6 +247,14 @@ def launch(
     """Start the app without blocking; returns the Blocks and the local URL."""
     credentials = check_exposure(host, share, auth)
     app = build_app(desk, rater=rater, brief=brief, image=image)
+    desk.audio_folder.mkdir(parents=True, exist_ok=True)
+    folders = {desk.audio_folder.resolve()} | {
+        Path(sample.audio).resolve().parent
+        for sample in desk.samples
+        if isinstance(sample.audio, Path)
+    }
+    if image is not None:
+        folders.add(image.resolve().parent)
     app.queue(default_concurrency_limit=8)
     _, url, _ = app.launch(
         server_name=host,
@@ -251,6 +265,7 @@ def launch(
         quiet=True,
         js=KEYS_JS,
         css=CSS,
+        allowed_paths=sorted(str(folder) for folder in folders),
     )
     return app, url
 
@@ -271,7 +286,6 @@ def _render(
     state = {
         "call_id": assignment.call_id,
         "labels": labels,
-        "played": [],
         "shown_at": time.monotonic(),
         "session_done": session_done,
     }
