@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import serving
+
 Responder = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 _ROUTE = re.compile(r"^/v1(beta)?/models/(?P<model>[^:/]+):generateContent$")
 
@@ -78,13 +80,8 @@ class FakeGemini:
 
     @contextmanager
     def running(self) -> Iterator[FakeGemini]:
-        thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self._http):
             yield self
-        finally:
-            self._http.shutdown()
-            self._http.server_close()
 
     def answer(self, path: str, body: dict[str, Any], key: str) -> tuple[int, dict[str, Any]]:
         with self._lock:

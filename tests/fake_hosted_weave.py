@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.parser import BytesParser
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tests.loopback import serving
 from voicejudge import LocalTraceServer
 
 _JSON_ROUTES = {
@@ -53,13 +53,10 @@ class FakeHostedWeave:
 
     @contextmanager
     def running(self) -> Iterator[FakeHostedWeave]:
-        thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield self
+            with serving(self._http):
+                yield self
         finally:
-            self._http.shutdown()
-            self._http.server_close()
             self.store.close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

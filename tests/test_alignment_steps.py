@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import weave
 
 from tests.fake_gemini import reply
+from tests.raters import labelled_pairs
 from voicejudge.analyzer import JudgePromptAnalyzer
 from voicejudge.audio import extract_features
 from voicejudge.data import load_sample_set
@@ -17,7 +17,7 @@ from voicejudge.judge_prompt import publish_judge_prompt, seed_prompt
 from voicejudge.learner import PreferenceLearner
 from voicejudge.prompts import PROMPT_NAMES, load_prompt, publish_prompts, render
 from voicejudge.ranking import Comparison
-from voicejudge.rubric import Criterion, score
+from voicejudge.rubric import Criterion
 
 ROOT = Path(__file__).resolve().parents[1]
 RATER = [
@@ -34,15 +34,7 @@ def voices():
 
 
 def _pairs(features, count: int, seed: int) -> list[Comparison]:
-    rng = np.random.default_rng(seed)
-    ids = sorted(features)
-    out = []
-    for index in range(count):
-        a, b = rng.choice(ids, size=2, replace=False)
-        if score(RATER, features[a]) < score(RATER, features[b]):
-            a, b = b, a
-        out.append(Comparison(preferred_id=a, rejected_id=b, rater="sim", call_id=f"call-{index}"))
-    return out
+    return labelled_pairs(features, RATER, count, seed)
 
 
 def test_prompts_render_fresh_and_publish(client) -> None:
@@ -119,19 +111,12 @@ def test_gemini_learner_hears_pairs_and_consolidates(gemini, voices) -> None:
                 {**claim, "statement": "Likes low voices", "support": 3},
                 {"statement": "Hates hiss", "support": 1, "against": 4},
             ],
-            "emerging": [
-                {
-                    "statement": "Maybe slower {pace}",
-                    "feature": "syll_rate",
-                    "direction": "lower",
-                    "support": 2,
-                    "against": 1,
-                }
-            ],
+            "emerging": [{"statement": "Maybe slower {pace}", "support": 2, "against": 1}],
         }
     )
     learner = PreferenceLearner(model="gemini:gemini-test", max_audio_pairs=2)
-    patterns = learner.update(_pairs(features, 5, seed=3), samples)
+    deeper = [Criterion(feature="f0_median_hz", kind="lower", weight=1.0)]
+    patterns = learner.update(labelled_pairs(features, deeper, 16, seed=3), samples)
 
     assert [p.statement for p in patterns.strong] == ["Prefers a deeper voice"]
     assert [p.statement for p in patterns.emerging] == ["Maybe slower {pace}"]

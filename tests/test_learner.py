@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+from tests.raters import labelled_pairs
 from voicejudge.audio import extract_features
 from voicejudge.data import load_sample_set
 from voicejudge.learner import PreferenceLearner
 from voicejudge.preference_fit import fit_rubric, learn_acoustic
 from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
-from voicejudge.rubric import Criterion, score
+from voicejudge.rubric import Criterion
 
 HIDDEN = [
     Criterion(feature="f0_median_hz", kind="lower", weight=1.0),
@@ -27,20 +27,7 @@ def voices():
 
 
 def _labelled_pairs(features, count: int, seed: int, flip_rate: float = 0.0) -> list[Comparison]:
-    rng = np.random.default_rng(seed)
-    ids = sorted(features)
-    pairs = []
-    for index in range(count):
-        a, b = rng.choice(ids, size=2, replace=False)
-        better, worse = (
-            (a, b) if score(HIDDEN, features[a]) > score(HIDDEN, features[b]) else (b, a)
-        )
-        if rng.random() < flip_rate:
-            better, worse = worse, better
-        pairs.append(
-            Comparison(preferred_id=better, rejected_id=worse, rater="sim", call_id=f"c{index}")
-        )
-    return pairs
+    return labelled_pairs(features, HIDDEN, count, seed, flip_rate)
 
 
 def test_recovers_a_linear_raters_weight_signs(voices) -> None:

@@ -12,10 +12,10 @@ import sys
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.fake_gemini import FakeGemini, reply
+from tests.raters import labelled_pairs
 from voicejudge.analyzer import rewrite_from_patterns
 from voicejudge.audio import extract_features
 from voicejudge.backends import (
@@ -33,7 +33,7 @@ from voicejudge.judge_prompt import JudgePrompt
 from voicejudge.learner import LearnerReply, PreferenceLearner, consolidate
 from voicejudge.patterns import PatternClaim, PreferencePatterns
 from voicejudge.ranking import Comparison
-from voicejudge.rubric import Criterion, score
+from voicejudge.rubric import Criterion
 
 ROOT = Path(__file__).resolve().parents[1]
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
@@ -47,15 +47,7 @@ def voices():
 
 
 def _pairs(features, count: int) -> list[Comparison]:
-    rng = np.random.default_rng(0)
-    ids = sorted(features)
-    pairs = []
-    for index in range(count):
-        a, b = rng.choice(ids, size=2, replace=False)
-        if score(LOWER_PITCH, features[a]) < score(LOWER_PITCH, features[b]):
-            a, b = b, a
-        pairs.append(Comparison(preferred_id=a, rejected_id=b, rater="r", call_id=f"c{index}"))
-    return pairs
+    return labelled_pairs(features, LOWER_PITCH, count)
 
 
 def _request() -> ModelRequest:
