@@ -11,6 +11,7 @@ import argparse
 import csv
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,26 +32,32 @@ def main() -> int:
 
     recipes = random_recipes(args.count, args.seed, prefix=args.prefix)
     started = time.perf_counter()
-    try:
-        synthesize_many(recipes, args.out, suffix=f".{args.format}", jobs=args.jobs)
-    except SynthesisError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    rows = [
-        {
-            "id": r.id,
-            "file": f"{r.id}.{args.format}",
-            "instructions": r.instructions(),
-            **r.model_dump(exclude={"id"}),
-        }
-        for r in recipes
-    ]
-    with (args.out / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    with (args.out / "manifest.jsonl").open("w") as handle:
-        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    # Build everything in a scratch folder first: a failure leaves --out as it was.
+    with tempfile.TemporaryDirectory(prefix=".voices-", dir=args.out) as scratch_dir:
+        scratch = Path(scratch_dir)
+        try:
+            synthesize_many(recipes, scratch, suffix=f".{args.format}", jobs=args.jobs)
+        except SynthesisError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        rows = [
+            {
+                "id": r.id,
+                "file": f"{r.id}.{args.format}",
+                "instructions": r.instructions(),
+                **r.model_dump(exclude={"id"}),
+            }
+            for r in recipes
+        ]
+        with (scratch / "manifest.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        with (scratch / "manifest.jsonl").open("w") as handle:
+            handle.writelines(json.dumps(row) + "\n" for row in rows)
+        for made in scratch.iterdir():
+            made.replace(args.out / made.name)
     elapsed = time.perf_counter() - started
     print(f"wrote {len(rows)} clips and manifests to {args.out} in {elapsed:.1f} s")
     return 0

@@ -51,3 +51,21 @@ def test_same_seed_same_files_and_a_complete_manifest(tmp_path: Path) -> None:
     assert set(VoiceRecipe.model_fields) - {"id"} <= set(rows[0])
     assert all(row["instructions"] for row in rows)
     assert load_sample_set(first).ids == [f"voice-{i:03d}" for i in range(6)]
+
+
+def test_a_failed_run_writes_nothing(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "voices"
+    empty_path = tmp_path / "no-tools"
+    empty_path.mkdir()
+    result = subprocess.run(
+        [sys.executable, "scripts/make_voices.py", "--count", "3", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PATH": str(empty_path)},
+    )
+    assert result.returncode == 1 and "espeak-ng" in result.stderr
+    assert list(out.iterdir()) == []
