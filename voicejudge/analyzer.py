@@ -23,6 +23,7 @@ from voicejudge.judge_prompt import (
 from voicejudge.patterns import Pattern, PreferencePatterns
 from voicejudge.prompts import load_prompt, render
 from voicejudge.rubric import Criterion
+from voicejudge.tracking import ref_uri
 
 LEARNED_HEADING = "What this listener has shown so far:"
 EMERGING_WEIGHT = 0.5
@@ -61,7 +62,13 @@ class JudgePromptAnalyzer(weave.Model):
         )
         reply: AnalyzerReply = run_sync(backend_for(self.model).generate(request))
         new_prompt = publish_judge_prompt(
-            JudgePrompt(text=reply.judge_prompt, criteria=reply.criteria), self.prompt_name
+            JudgePrompt(
+                text=reply.judge_prompt,
+                criteria=reply.criteria,
+                parent=ref_uri(prompt),
+                patterns=ref_uri(patterns),
+            ),
+            self.prompt_name,
         )
         return JudgePromptAnalysis(reasoning=reply.reasoning, prompt=new_prompt)
 

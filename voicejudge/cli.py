@@ -73,6 +73,44 @@ def _parser() -> argparse.ArgumentParser:
     rank.add_argument("--image", type=Path, help="a picture of the character")
     rank.set_defaults(run=_rank)
 
+    rounds = commands.add_parser(
+        "rounds", help="run alignment rounds: rank, learn, rewrite, evaluate"
+    )
+    rounds.add_argument("--set", dest="sample_set", required=True, help="folder, manifest or ref")
+    rounds.add_argument(
+        "--rater", required=True, help="a rater profile (JSON/TOML file or bundled name) or human"
+    )
+    rounds.add_argument("--rounds", type=int, default=4, help="rounds to reach (default 4)")
+    rounds.add_argument("--pairs-per-round", type=int, default=8, help="comparisons per round")
+    rounds.add_argument("--strategy", choices=["sequential", "random", "active"], default="active")
+    _model_options(rounds)
+    rounds.add_argument("--heldout", type=int, default=12, help="takes kept for evaluation")
+    rounds.add_argument("--seed", type=int, default=0, help="seed of the split and pair choice")
+    rounds.add_argument("--json", type=Path, metavar="OUT", help="write the round table as JSON")
+    rounds.set_defaults(run=_rounds)
+
+    replay = commands.add_parser(
+        "replay", help="re-run learn, rewrite and evaluate on a run's stored rankings"
+    )
+    replay.add_argument("--from-round", type=int, required=True, help="first round to re-run")
+    replay.add_argument("--run", help="the run to replay (default: the latest)")
+    _model_options(replay)
+    replay.add_argument("--json", type=Path, metavar="OUT", help="write the round table as JSON")
+    replay.set_defaults(run=_replay)
+
+    lineage = commands.add_parser(
+        "lineage", help="from a prompt, verdict or evaluation back to the rankings behind it"
+    )
+    lineage.add_argument("ref", help="a weave:/// object or call ref, or a call id")
+    lineage.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+    lineage.set_defaults(run=_lineage)
+
+    demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
+    demo.add_argument("--rater", default="gravel", help="bundled profile (default gravel)")
+    demo.add_argument("--rounds", type=int, default=4)
+    demo.add_argument("--pairs-per-round", type=int, default=8)
+    demo.set_defaults(run=_demo)
+
     traces = commands.add_parser("traces", help="list recent traced calls")
     _tracking_options(traces)
     traces.add_argument("--limit", type=int, default=20, help="how many calls (default 20)")
@@ -102,6 +140,13 @@ def _tracking_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="where traces live (default: auto)",
     )
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    for step in ("judge", "learner", "analyzer"):
+        parser.add_argument(
+            f"--{step}", metavar="MODEL", help=f"{step} model: acoustic (default) or gemini:<model>"
+        )
 
 
 def _client(args: argparse.Namespace) -> Any:
@@ -264,6 +309,153 @@ def _rank(args: argparse.Namespace) -> int:
     finally:
         app.close()
     return 0
+
+
+def _rounds(args: argparse.Namespace) -> int:
+    from voicejudge.loop import HUMAN, LoopConfig
+    from voicejudge.raters import load_rater_profile
+
+    config = LoopConfig(
+        sample_set=args.sample_set,
+        rater=None if args.rater == HUMAN else load_rater_profile(args.rater),
+        pairs_per_round=_at_least(args.pairs_per_round, 1, "--pairs-per-round"),
+        strategy=args.strategy,
+        judge_model=args.judge or "acoustic",
+        learner_model=args.learner or "acoustic",
+        analyzer_model=args.analyzer or "acoustic",
+        heldout=_at_least(args.heldout, 3, "--heldout"),
+        seed=args.seed,
+    )
+    return _run_alignment(config, _at_least(args.rounds, 1, "--rounds"), "rounds", args.json)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from voicejudge.alignment import replay_config
+    from voicejudge.tracking import init_tracking
+
+    config, rounds = replay_config(
+        init_tracking(),
+        run=args.run,
+        from_round=args.from_round,
+        judge_model=args.judge,
+        analyzer_model=args.analyzer,
+        learner_model=args.learner,
+    )
+    return _run_alignment(config, rounds, "replay", args.json)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from voicejudge.loop import LoopConfig
+    from voicejudge.raters import BUNDLED_PROFILES, load_rater_profile
+
+    voices = BUNDLED_PROFILES.parent / "voices"
+    if not voices.is_dir():
+        raise ConfigError(f"{voices}: the bundled voices are missing; run from a checkout.")
+    config = LoopConfig(
+        sample_set=str(voices),
+        rater=load_rater_profile(args.rater),
+        pairs_per_round=_at_least(args.pairs_per_round, 1, "--pairs-per-round"),
+        strategy="active",
+    )
+    out.print(
+        f"Demo: simulated rater [bold]{escape(config.rater_name)}[/] ranks the bundled voices; "
+        f"{args.rounds} rounds of {config.pairs_per_round} active pairs, offline.",
+        highlight=False,
+    )
+    return _run_alignment(config, _at_least(args.rounds, 1, "--rounds"), "demo", None)
+
+
+def _run_alignment(config: Any, rounds: int, job_type: str, json_out: Path | None) -> int:
+    from voicejudge.alignment import align, rounds_json
+    from voicejudge.tracking import init_tracking
+
+    client = init_tracking()
+    try:
+        with out.status("starting") as status:
+
+            def progress(message: str) -> None:
+                status.update(escape(message))
+                if "already done" in message or message.startswith("asking"):
+                    out.print(f"  {escape(message)}", highlight=False)
+
+            outcome = align(config, rounds, client=client, job_type=job_type, progress=progress)
+    except KeyboardInterrupt:
+        err.print("stopped; the answers so far are saved: re-run the same command to continue.")
+        return 130
+    result = outcome.result
+    _print_rounds(result.rounds)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(
+            json.dumps(rounds_json(result, outcome.wandb_run), indent=2), encoding="utf-8"
+        )
+    final = result.rounds[-1].prompt_ref
+    for name, value in (
+        ("run", result.run),
+        ("final prompt", final),
+        ("plot", outcome.curve),
+        ("report", outcome.report),
+        ("trace store", result.store),
+        ("W&B run", outcome.wandb_run),
+    ):
+        out.print(f"{name + ':':14} {escape(str(value))}", highlight=False, soft_wrap=True)
+    if final:
+        out.print(f"Lineage: voicejudge lineage {final}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def _print_rounds(rounds: list[Any]) -> None:
+    table = Table(title="Held-out agreement by round")
+    for column in (
+        "round",
+        "labels",
+        "agreement",
+        "95% CI",
+        "vs truth",
+        "kappa",
+        "pos. cons.",
+        "tau",
+    ):
+        table.add_column(column, justify="right")
+    for r in rounds:
+        table.add_row(
+            str(r.round),
+            str(r.labels),
+            f"{r.agreement:.3f}",
+            f"{r.ci95[0]:.2f}-{r.ci95[1]:.2f}",
+            "-" if r.agreement_true is None else f"{r.agreement_true:.3f}",
+            f"{r.kappa:.3f}",
+            f"{r.position_consistency:.2f}",
+            "-" if r.kendall_tau is None else f"{r.kendall_tau:.2f}",
+        )
+    out.print(table)
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    from rich.tree import Tree
+
+    from voicejudge.lineage import lineage
+    from voicejudge.tracking import init_tracking
+
+    tree = lineage(args.ref, init_tracking())
+    if args.json:
+        _print_json(tree.model_dump(mode="json"))
+        return 0
+
+    def add(branch: Any, node: Any) -> None:
+        for child in node.children:
+            add(branch.add(escape(child.label), highlight=False), child)
+
+    root = Tree(escape(tree.label), highlight=False)
+    add(root, tree)
+    out.print(root, soft_wrap=True)
+    return 0
+
+
+def _at_least(value: int, low: int, option: str) -> int:
+    if value < low:
+        raise ConfigError(f"{option} must be at least {low}; got {value}.")
+    return value
 
 
 def _default_brief() -> str:

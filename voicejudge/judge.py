@@ -25,6 +25,7 @@ from voicejudge.errors import VoiceJudgeError
 from voicejudge.judge_prompt import JudgePrompt
 from voicejudge.prompts import load_prompt, render
 from voicejudge.settings import load_settings
+from voicejudge.tracking import ref_uri
 
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -89,7 +90,7 @@ class SpeechJudge(weave.Model):
         if len(set(ids)) != len(ids) or len(ids) < 2:
             raise JudgeError(f"Judge at least two different takes; got {ids}.")
         answers = await asyncio.gather(*(self._answer(order) for order in presentations))
-        return _verdict(list(answers), ids, _ref_uri(self.prompt))
+        return _verdict(list(answers), ids, ref_uri(self.prompt))
 
     async def _answer(self, order: list[VoiceSample]) -> OrderAnswer:
         labels = list(LABELS[: len(order)])
@@ -215,11 +216,6 @@ def _verdict(answers: list[OrderAnswer], ids: list[str], prompt_ref: str | None)
         per_order=answers,
         prompt_ref=prompt_ref,
     )
-
-
-def _ref_uri(prompt: JudgePrompt) -> str | None:
-    ref = getattr(prompt, "ref", None)
-    return ref.uri() if ref is not None else None
 
 
 def _ids(inputs: dict[str, Any]) -> dict[str, Any]:

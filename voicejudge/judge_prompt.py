@@ -44,6 +44,10 @@ class JudgePrompt(weave.Object):
 
     text: str
     criteria: list[Criterion] = Field(default_factory=list)
+    parent: str | None = Field(default=None, description="ref of the version it was rewritten from")
+    patterns: str | None = Field(
+        default=None, description="ref of the patterns it was rewritten with"
+    )
 
     def criteria_text(self) -> str:
         return "\n".join(f"- {c.describe()}" for c in self.criteria) or "- (none)"
@@ -84,17 +88,32 @@ def load_judge_prompt(source: str | Path | None) -> JudgePrompt:
 
 
 def _from_ref(uri: str) -> JudgePrompt:
+    """The stored version itself, carrying its ref, so what is judged or rewritten with it
+    records this version."""
+    from weave.trace.context.weave_client_context import get_weave_client
+    from weave.trace.ref_util import set_ref
+    from weave.trace.refs import ObjectRef
+
     from voicejudge.tracking import read_ref
 
     try:
-        found = read_ref(uri)
-        criteria = [
-            Criterion.model_validate({name: getattr(c, name) for name in Criterion.model_fields})
-            for c in found.criteria
-        ]
-        return JudgePrompt(text=str(found.text), criteria=criteria)
+        read_ref(uri)  # starts tracking for the ref's project if needed
+        ref = ObjectRef.parse_uri(uri)
+        client = get_weave_client()
+        found = client.server.obj_read(
+            {"project_id": client.project_id, "object_id": ref.name, "digest": ref.digest}
+        ).obj
+        value = found.val
+        prompt = JudgePrompt(
+            text=value["text"],
+            criteria=[Criterion.model_validate(c) for c in value.get("criteria") or []],
+            parent=value.get("parent"),
+            patterns=value.get("patterns"),
+        )
     except Exception as exc:  # a missing ref or another kind of object
         raise PromptError(f"{uri}: cannot load a judge prompt ({exc}).") from None
+    set_ref(prompt, ObjectRef(ref.entity, ref.project, ref.name, found.digest))
+    return prompt
 
 
 def seed_prompt() -> JudgePrompt:

@@ -139,6 +139,7 @@ def consolidate(
         emerging=emerging_patterns,
         comparisons=len(comparisons),
         learned_from=sorted({c.call_id for c in comparisons if c.call_id}),
+        raters=sorted({c.rater for c in comparisons}),
         learner=learner,
     )
 

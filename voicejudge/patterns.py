@@ -57,4 +57,5 @@ class PreferencePatterns(weave.Object):
     emerging: list[Pattern] = Field(default_factory=list)
     comparisons: int = 0
     learned_from: list[str] = Field(default_factory=list, description="rank_audio call ids")
+    raters: list[str] = Field(default_factory=list, description="whose rankings they came from")
     learner: str = "acoustic"

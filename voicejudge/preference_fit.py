@@ -21,7 +21,6 @@ from voicejudge.patterns import Direction, Pattern, PreferencePatterns
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion, feature_label
 
-Z_CLIP = 4.0
 # A difference smaller than this (in z) says nothing about a pattern either way.
 INFORMATIVE_Z = 0.25
 # Prior precisions: weak on linear effects so 16-64 comparisons can move them, strong on squares
@@ -64,7 +63,7 @@ class Basis:
     def row(self, features: Features) -> np.ndarray:
         z = z_scores(features)
         raw = features.model_dump()
-        linear = np.array([np.clip(z[f], -Z_CLIP, Z_CLIP) for f in self.features])
+        linear = np.array([z[f] for f in self.features])
         gates = [
             0.0
             if raw[g.feature] is None
@@ -235,6 +234,7 @@ def learn_acoustic(
         emerging=sorted(emerging, key=lambda p: -abs(p.effect)),
         comparisons=len(comparisons),
         learned_from=sorted({c.call_id for c in comparisons if c.call_id}),
+        raters=sorted({c.rater for c in comparisons}),
         learner="acoustic",
     )
 

@@ -62,6 +62,8 @@ class ComparisonRequest(BaseModel):
     presented_order: list[str]
     labels: dict[str, str] = Field(description="label -> sample id")
     round: int | None = None
+    run: str | None = Field(default=None, description="the alignment run that asked it")
+    heldout: bool = Field(default=False, description="an evaluation label, never learned from")
 
 
 class RecordedRanking(BaseModel):
@@ -74,7 +76,11 @@ class RecordedRanking(BaseModel):
 
 @weave.op(name="rank_audio", postprocess_inputs=lambda inputs: _trace_samples(inputs))
 def rank_audio(
-    samples: list[VoiceSample], round: int | None = None, seed: int | None = None
+    samples: list[VoiceSample],
+    round: int | None = None,
+    seed: int | None = None,
+    run: str | None = None,
+    heldout: bool = False,
 ) -> ComparisonRequest:
     """Ask for a ranking of 2-4 takes; the call is what the answer is attached to."""
     ids = [sample.id for sample in samples]
@@ -87,6 +93,8 @@ def rank_audio(
         presented_order=order,
         labels=dict(zip(LABELS, order, strict=False)),
         round=round,
+        run=run,
+        heldout=heldout,
     )
 
 
@@ -273,6 +281,8 @@ def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
         presented_order=list(output.presented_order),
         labels=dict(output.labels),
         round=output.round,
+        run=getattr(output, "run", None),
+        heldout=bool(getattr(output, "heldout", False)),
     )
 
 

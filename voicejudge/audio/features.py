@@ -87,13 +87,19 @@ NORMS: dict[str, tuple[float, float]] = {
 }
 
 
+Z_LIMIT = 4.0
+
+
 def z_scores(features: Features) -> dict[str, float]:
-    """Each feature on the fixed scale of `NORMS`; a missing value (no voiced speech) is 0."""
+    """Each feature on the fixed scale of `NORMS`, limited to ±`Z_LIMIT` so one extreme take
+    (a clipped one's jitter is hundreds of IQRs out) cannot outweigh everything else; a missing
+    value (no voiced speech) is 0."""
     values = features.model_dump()
     scores = {}
     for name, (center, scale) in NORMS.items():
         value = values[name]
-        scores[name] = 0.0 if value is None else (float(value) - center) / scale
+        z = 0.0 if value is None else (float(value) - center) / scale
+        scores[name] = min(Z_LIMIT, max(-Z_LIMIT, z))
     return scores
 
 

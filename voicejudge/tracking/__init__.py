@@ -24,6 +24,7 @@ __all__ = [
     "init_tracking",
     "local_server",
     "read_ref",
+    "ref_uri",
     "resolve_backend",
 ]
 
@@ -100,6 +101,12 @@ def read_ref(uri: str) -> Any:
     import weave
 
     return weave.ref(uri).get()
+
+
+def ref_uri(obj: Any) -> str | None:
+    """The `weave:///` ref of a published object; None if it was never published."""
+    ref = getattr(obj, "ref", None)
+    return ref.uri() if ref is not None else None
 
 
 def _entity_and_project(name: str, default_entity: str) -> tuple[str, str]:

@@ -1,0 +1,161 @@
+"""An alignment command from start to finish: the rounds, a W&B run around them, the curve,
+the report and the round table on disk. `voicejudge rounds`, `replay` and `demo` are this."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from voicejudge.judge_prompt import load_judge_prompt
+from voicejudge.loop import (
+    ROUND_OP,
+    LoopConfig,
+    LoopError,
+    Progress,
+    RunResult,
+    finished_rounds,
+    plain_record,
+    run_rounds,
+    store_location,
+)
+from voicejudge.report import plot_curve, round_rows, write_report
+from voicejudge.run_log import RunLog
+from voicejudge.settings import load_settings
+
+
+class AlignmentOutcome(BaseModel):
+    """A finished command: its rounds and the files and runs it left."""
+
+    result: RunResult
+    curve: Path
+    report: Path
+    table: Path
+    wandb_run: str
+
+
+def align(
+    config: LoopConfig,
+    rounds: int,
+    *,
+    client: Any,
+    job_type: str = "rounds",
+    progress: Progress | None = None,
+) -> AlignmentOutcome:
+    """Run or continue `rounds` rounds inside a W&B run, then write the curve and report."""
+    samples_note = {"store": store_location(client), **config.model_dump(mode="json")}
+    log = RunLog.start(
+        name=f"{job_type}-{config.rater_name}",
+        job_type=job_type,
+        config=samples_note,
+        client=client,
+    )
+    try:
+        result = run_rounds(config, rounds, client=client, progress=progress, on_round=log.round)
+    except BaseException:
+        log.abandon()
+        raise
+    folder = load_settings().home / "runs" / result.run
+    curve = plot_curve(result, folder / "alignment-curve.png")
+    final = result.rounds[-1].prompt_ref if result.rounds else None
+    final_prompt = load_judge_prompt(final) if final else None
+    report = write_report(
+        result, folder / "report.md", final_prompt=final_prompt, curve=curve, wandb_run=None
+    )
+    prompts = [
+        {
+            "round": r.round,
+            "ref": r.prompt_ref,
+            **load_judge_prompt(r.prompt_ref).model_dump(
+                include={"text", "criteria", "parent", "patterns"}
+            ),
+        }
+        for r in result.rounds
+        if r.prompt_ref
+    ]
+    last = result.rounds[-1]
+    where = log.finish(
+        curve=curve,
+        report=report,
+        prompts=prompts,
+        summary={
+            "run": result.run,
+            "store": result.store,
+            "final_prompt": final,
+            "agreement": last.agreement,
+            "agreement_true": last.agreement_true,
+            "labels": last.labels,
+        },
+    )
+    write_report(result, report, final_prompt=final_prompt, curve=curve, wandb_run=where)
+    table = folder / "rounds.json"
+    table.write_text(json.dumps(rounds_json(result, where), indent=2), encoding="utf-8")
+    return AlignmentOutcome(result=result, curve=curve, report=report, table=table, wandb_run=where)
+
+
+def rounds_json(result: RunResult, wandb_run: str) -> dict[str, Any]:
+    """What `--json OUT` writes."""
+    return {
+        "run": result.run,
+        "rounds": round_rows(result.rounds),
+        "store": result.store,
+        "wandb_run": wandb_run,
+    }
+
+
+def replay_config(
+    client: Any,
+    *,
+    run: str | None,
+    from_round: int,
+    judge_model: str | None = None,
+    analyzer_model: str | None = None,
+    learner_model: str | None = None,
+) -> tuple[LoopConfig, int]:
+    """The config that re-runs learn, rewrite and evaluate of `run` (default: the latest run
+    that asked for rankings) from `from_round` on its stored rankings; and its last round."""
+    source, config = _source_run(client, run)
+    done = finished_rounds(client, source)
+    if from_round not in done:
+        rounds = ", ".join(str(n) for n in sorted(done)) or "none"
+        raise LoopError(f"Run {source} has no finished round {from_round} (finished: {rounds}).")
+    updates: dict[str, Any] = {"labels_from": source, "start_round": from_round}
+    for field, value in (
+        ("judge_model", judge_model),
+        ("analyzer_model", analyzer_model),
+        ("learner_model", learner_model),
+    ):
+        if value:
+            updates[field] = value
+    return config.model_copy(update=updates), max(done)
+
+
+def _source_run(client: Any, run: str | None) -> tuple[str, LoopConfig]:
+    client.flush()
+    op = f"weave:///{client.project_id}/op/{ROUND_OP}:*"
+    calls = client.server.calls_query_stream(
+        {
+            "project_id": client.project_id,
+            "filter": {"op_names": [op]},
+            "sort_by": [{"field": "started_at", "direction": "desc"}],
+        }
+    )
+    for call in calls:
+        output = call.output if isinstance(call.output, dict) else None
+        if output is None or (run is not None and output.get("run") != run):
+            continue
+        name, digest = str(call.inputs["self"]).split("/object/", 1)[1].split(":", 1)
+        loop = client.server.obj_read(
+            {"project_id": client.project_id, "object_id": name, "digest": digest}
+        ).obj.val
+        config = LoopConfig.model_validate(plain_record(loop["config"]))
+        if run is None and config.labels_from:
+            continue
+        return output["run"], config
+    raise LoopError(
+        f"No finished alignment run {run!r} in this store."
+        if run
+        else "No finished alignment run in this store: run `voicejudge rounds` first."
+    )

@@ -1,0 +1,288 @@
+"""How well a judge agrees with a rater on held-out pairs, run as a `weave.Evaluation`.
+
+Pairwise agreement is averaged over the judge's presentation orders, so a judge that flips with
+the order scores one half on that pair. Cohen's kappa treats "no winner" as its own answer;
+the 95 % interval bootstraps over pairs; Kendall's tau compares the judge's listwise ranking of
+the held-out takes with the order a Bradley-Terry fit gives the rater's labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import weave
+from pydantic import BaseModel, Field, PrivateAttr
+from scipy.stats import kendalltau
+
+from voicejudge.backends.running import run_sync
+from voicejudge.data import SampleSet
+from voicejudge.judge import JudgeVerdict, SpeechJudge
+from voicejudge.ranking import Comparison
+
+BOOTSTRAP_SAMPLES = 2000
+
+
+class HeldOutPair(BaseModel):
+    """One held-out comparison: the two takes, the rater's label and, if known, the truth."""
+
+    first: str
+    second: str
+    label: str = Field(description="the take the rater preferred")
+    true_choice: str | None = Field(
+        default=None, description="the noise-free preference (simulated raters only)"
+    )
+    call_id: str | None = None
+
+
+class Decision(BaseModel):
+    """What the judge said about one held-out pair, next to the labels."""
+
+    first: str
+    second: str
+    label: str
+    true_choice: str | None
+    winner: str | None
+    agreement: float
+    position_consistency: float
+
+
+class HeldOutScores(BaseModel):
+    """A judge's agreement with a rater on the held-out pairs."""
+
+    pairs: int
+    agreement: float
+    agreement_true: float | None
+    kappa: float
+    ci95: tuple[float, float]
+    position_consistency: float
+    undecided: int
+    kendall_tau: float | None
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+def order_agreement(verdict: JudgeVerdict, preferred: str) -> float:
+    """Share of the judge's presentation orders that ranked `preferred` first."""
+    wins = [answer.ranking[0] == preferred for answer in verdict.per_order]
+    return sum(wins) / len(wins)
+
+
+def cohen_kappa(judge: Sequence[str | None], rater: Sequence[str]) -> float:
+    """Cohen's kappa between two raters' categorical answers (None is a category of its own)."""
+    if not rater:
+        return 0.0
+    observed = sum(j == r for j, r in zip(judge, rater, strict=True)) / len(rater)
+    categories = set(judge) | set(rater)
+    expected = sum(
+        (list(judge).count(c) / len(judge)) * (list(rater).count(c) / len(rater))
+        for c in categories
+    )
+    if expected >= 1:
+        return 1.0 if observed >= 1 else 0.0
+    return (observed - expected) / (1 - expected)
+
+
+def bootstrap_ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
+    """Percentile 95 % interval of the mean, resampling the values with replacement."""
+    if not values:
+        return (0.0, 0.0)
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(BOOTSTRAP_SAMPLES, len(data)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return (round(float(low), 4), round(float(high), 4))
+
+
+def bradley_terry_order(comparisons: Sequence[Comparison], ids: Sequence[str]) -> list[str]:
+    """Takes ordered by Bradley-Terry strength fitted to the comparisons (MM updates, with one
+    pseudo-comparison each way against an average take so unbeaten takes stay finite)."""
+    index = {sample_id: n for n, sample_id in enumerate(ids)}
+    wins = np.zeros((len(ids), len(ids)))
+    for c in comparisons:
+        if c.preferred_id in index and c.rejected_id in index:
+            wins[index[c.preferred_id], index[c.rejected_id]] += 1
+    games = wins + wins.T
+    strength = np.ones(len(ids))
+    for _ in range(500):
+        denominator = (games / (strength[:, None] + strength[None, :])).sum(axis=1) + 2 / (
+            strength + 1
+        )
+        updated = (wins.sum(axis=1) + 1) / denominator
+        updated /= np.exp(np.log(updated).mean())
+        if np.abs(updated - strength).max() < 1e-10:
+            strength = updated
+            break
+        strength = updated
+    return sorted(ids, key=lambda i: (-strength[index[i]], i))
+
+
+def kendall_tau(order: Sequence[str], reference: Sequence[str]) -> float:
+    """Kendall's tau between two orders of the same takes."""
+    position = {sample_id: n for n, sample_id in enumerate(reference)}
+    tau = kendalltau(range(len(order)), [position[i] for i in order]).statistic
+    return round(float(tau), 4)
+
+
+class PairJudge(weave.Model):
+    """The judge as `weave.Evaluation` calls it: one held-out pair in, a verdict out."""
+
+    judge: SpeechJudge
+    _samples: SampleSet = PrivateAttr()
+    _verdicts: dict[tuple[str, str], JudgeVerdict] = PrivateAttr(default_factory=dict)
+
+    def with_samples(self, samples: SampleSet) -> PairJudge:
+        self._samples = samples
+        return self
+
+    @property
+    def verdicts(self) -> dict[tuple[str, str], JudgeVerdict]:
+        """The verdicts given so far, by pair, for tabulating next to the labels."""
+        return self._verdicts
+
+    @weave.op
+    async def predict(self, first: str, second: str) -> JudgeVerdict:
+        verdict = await self.judge.acompare(self._samples.get(first), self._samples.get(second))
+        self._verdicts[(first, second)] = verdict
+        return verdict
+
+
+class AgreementScorer(weave.Scorer):
+    """Agreement of the judge with one column of labels; the summary adds kappa and a CI."""
+
+    seed: int = 0
+
+    @weave.op
+    def score(self, *, output: JudgeVerdict, first: str, second: str, choice: str | None) -> Any:
+        if choice is None:
+            return None
+        verdict = JudgeVerdict.model_validate(output)
+        side = {first: "first", second: "second"}
+        return {
+            "agreement": order_agreement(verdict, choice),
+            "judge": side.get(verdict.winner) if verdict.winner else None,
+            "label": side[choice],
+        }
+
+    @weave.op
+    def summarize(self, score_rows: list) -> dict | None:
+        rows = [row for row in score_rows if row]
+        if not rows:
+            return None
+        values = [row["agreement"] for row in rows]
+        return {
+            "agreement": round(float(np.mean(values)), 4),
+            "kappa": round(cohen_kappa([r["judge"] for r in rows], [r["label"] for r in rows]), 4),
+            "ci95_low": bootstrap_ci(values, self.seed)[0],
+            "ci95_high": bootstrap_ci(values, self.seed)[1],
+            "pairs": len(rows),
+        }
+
+
+class ConsistencyScorer(weave.Scorer):
+    """The judge's position consistency on each pair."""
+
+    @weave.op
+    def score(self, *, output: JudgeVerdict) -> dict:
+        verdict = JudgeVerdict.model_validate(output)
+        return {"position_consistency": verdict.position_consistency}
+
+
+def heldout_pairs(comparisons: Sequence[Comparison], truth: Any | None = None) -> list[HeldOutPair]:
+    """Held-out labels as evaluation rows; `truth(a, b)` gives the noise-free choice if known."""
+    rows = []
+    for c in comparisons:
+        first, second = sorted((c.preferred_id, c.rejected_id))
+        rows.append(
+            HeldOutPair(
+                first=first,
+                second=second,
+                label=c.preferred_id,
+                true_choice=truth(first, second) if truth is not None else None,
+                call_id=c.call_id,
+            )
+        )
+    return rows
+
+
+def evaluate_judge(
+    judge: SpeechJudge,
+    samples: SampleSet,
+    pairs: Sequence[HeldOutPair],
+    *,
+    name: str = "heldout-agreement",
+    seed: int = 0,
+    listwise: bool = True,
+) -> HeldOutScores:
+    """Run the judge on every held-out pair as a traced `weave.Evaluation`, then rank the
+    held-out takes listwise for Kendall's tau."""
+    if not pairs:
+        raise ValueError("There are no held-out labels to evaluate against.")
+    rows = [pair.model_dump() for pair in pairs]
+    evaluation = weave.Evaluation(
+        name=name,
+        dataset=rows,
+        scorers=[
+            AgreementScorer(name="agreement", column_map={"choice": "label"}, seed=seed),
+            AgreementScorer(name="agreement_true", column_map={"choice": "true_choice"}, seed=seed),
+            ConsistencyScorer(name="position_consistency"),
+        ],
+    )
+    model = PairJudge(judge=judge).with_samples(samples)
+    summary = run_sync(evaluation.evaluate(model))
+    decisions = _decisions(pairs, model)
+    agreement = summary["agreement"]
+    truth = summary.get("agreement_true")
+    tau = None
+    if listwise:
+        ids = sorted({i for pair in pairs for i in (pair.first, pair.second)})
+        verdict = judge.rank([samples.get(i) for i in ids])
+        labels = [
+            Comparison(preferred_id=p.label, rejected_id=_other(p), rater="heldout") for p in pairs
+        ]
+        tau = kendall_tau(_mean_order(verdict), bradley_terry_order(labels, ids))
+    return HeldOutScores(
+        pairs=len(pairs),
+        agreement=agreement["agreement"],
+        agreement_true=truth["agreement"] if truth else None,
+        kappa=agreement["kappa"],
+        ci95=(agreement["ci95_low"], agreement["ci95_high"]),
+        position_consistency=round(
+            float(summary["position_consistency"]["position_consistency"]["mean"]), 4
+        ),
+        undecided=sum(1 for d in decisions if d.winner is None),
+        kendall_tau=tau,
+        decisions=decisions,
+    )
+
+
+def _decisions(pairs: Sequence[HeldOutPair], model: PairJudge) -> list[Decision]:
+    decisions = []
+    for pair in pairs:
+        verdict = model.verdicts.get((pair.first, pair.second))
+        if verdict is None:
+            continue
+        decisions.append(
+            Decision(
+                first=pair.first,
+                second=pair.second,
+                label=pair.label,
+                true_choice=pair.true_choice,
+                winner=verdict.winner,
+                agreement=order_agreement(verdict, pair.label),
+                position_consistency=verdict.position_consistency,
+            )
+        )
+    return decisions
+
+
+def _other(pair: HeldOutPair) -> str:
+    return pair.second if pair.label == pair.first else pair.first
+
+
+def _mean_order(verdict: JudgeVerdict) -> list[str]:
+    ids = verdict.per_order[0].presented
+    mean = {
+        i: sum(a.ranking.index(i) for a in verdict.per_order) / len(verdict.per_order) for i in ids
+    }
+    return sorted(ids, key=lambda i: (mean[i], i))

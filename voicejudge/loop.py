@@ -1,0 +1,440 @@
+"""Alignment rounds: ask for rankings, learn, rewrite the judge prompt, evaluate on held-out
+pairs; round after round, resumable from the store.
+
+Everything a run needs to continue is in the trace store: its `rank_audio` calls (tagged with
+the run and round), the answers on them, and the output of each finished round. Pair choice
+is deterministic given the answers so far, so re-running a command after a crash re-creates
+only what is missing and never asks or stores a comparison twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import weave
+from pydantic import BaseModel, Field, PrivateAttr
+
+from voicejudge.analyzer import JudgePromptAnalyzer
+from voicejudge.audio.features import FeatureCache, Features
+from voicejudge.data import SampleSet, load_sample_set
+from voicejudge.errors import VoiceJudgeError
+from voicejudge.evaluation import Decision, HeldOutPair, evaluate_judge, heldout_pairs
+from voicejudge.judge import SpeechJudge
+from voicejudge.judge_prompt import JudgePrompt, load_judge_prompt, publish_judge_prompt
+from voicejudge.learner import PreferenceLearner
+from voicejudge.pairs import Pair, next_pairs
+from voicejudge.preference_fit import fit_rubric
+from voicejudge.ranking import (
+    Comparison,
+    RecordedRanking,
+    comparisons_from,
+    rank_audio,
+    read_rankings,
+)
+from voicejudge.raters import RaterProfile, SimulatedRater
+from voicejudge.settings import load_settings
+from voicejudge.tracking import ref_uri
+
+LoopStrategy = Literal["sequential", "random", "active"]
+HUMAN = "human"
+ROUND_OP = "AlignmentLoop.run_round"
+
+
+class LoopError(VoiceJudgeError):
+    """An alignment run that cannot start or continue as asked."""
+
+
+class LoopConfig(BaseModel):
+    """What defines an alignment run; the same config continues the same run."""
+
+    sample_set: str = Field(description="folder, manifest or weave:/// ref of the voices")
+    rater: RaterProfile | None = Field(default=None, description="None: a person in the app")
+    pairs_per_round: int = Field(default=8, ge=1)
+    strategy: LoopStrategy = "active"
+    judge_model: str = "acoustic"
+    learner_model: str = "acoustic"
+    analyzer_model: str = "acoustic"
+    heldout: int = Field(default=12, ge=3, description="takes kept out for evaluation")
+    seed: int = 0
+    labels_from: str | None = Field(
+        default=None, description="replay: reuse this run's rankings instead of asking"
+    )
+    start_round: int = Field(default=1, ge=1, description="replay: the first round re-run")
+
+    @property
+    def rater_name(self) -> str:
+        return self.rater.name if self.rater is not None else HUMAN
+
+    def run_id(self, sample_ids: Sequence[str]) -> str:
+        """A stable name for the run: readable, plus a digest of everything that defines it."""
+        key = self.model_dump(mode="json", exclude={"sample_set"})
+        key["samples"] = hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
+        kind = "replay" if self.labels_from else self.strategy
+        return f"{self.rater_name}-{kind}-{digest}"
+
+
+class RoundResult(BaseModel):
+    """One finished round: how many labels it had, how the judge did, and what it made."""
+
+    run: str
+    round: int
+    labels: int = Field(description="training comparisons so far (cumulative)")
+    agreement: float
+    agreement_true: float | None
+    kappa: float
+    ci95: tuple[float, float]
+    position_consistency: float
+    kendall_tau: float | None
+    undecided: int
+    heldout_pairs: int
+    prompt_ref: str | None
+    patterns_ref: str | None
+    call_ids: list[str] = Field(description="this round's rank_audio calls")
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+class RunResult(BaseModel):
+    """A run's rounds, in order, and where its traces are."""
+
+    run: str
+    rater: str
+    rounds: list[RoundResult]
+    store: str
+
+
+Progress = Callable[[str], None]
+
+
+class AlignmentLoop(weave.Model):
+    """One alignment run: its config and the learner and analyzer it uses."""
+
+    run: str
+    config: LoopConfig
+    learner: PreferenceLearner
+    analyzer: JudgePromptAnalyzer
+    poll_s: float = 2.0
+
+    _samples: SampleSet = PrivateAttr()
+    _pool: SampleSet = PrivateAttr()
+    _heldout: SampleSet = PrivateAttr()
+    _rater: SimulatedRater | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr()
+    _progress: Progress | None = PrivateAttr(default=None)
+    _features: dict[str, Features] = PrivateAttr(default_factory=dict)
+
+    def attach(self, samples: SampleSet, client: Any, progress: Progress | None = None) -> None:
+        """Give the loop what is not part of its identity: the audio, the store, a progress
+        callback."""
+        self._samples = samples
+        self._pool, self._heldout = samples.split(self.config.heldout, seed=self.config.seed)
+        self._client = client
+        if self.config.rater is not None:
+            self._rater = SimulatedRater(self.config.rater, samples)
+        self._progress = progress
+
+    @weave.op
+    def run_round(self, number: int, prompt: JudgePrompt) -> RoundResult:
+        """Ask (or reuse) this round's comparisons, learn from every label so far, rewrite the
+        prompt and evaluate the new judge on the held-out pairs."""
+        heldout_calls = self._ensure_heldout_calls()
+        train_calls = self._ensure_train_calls(number)
+        self._collect(heldout_calls + train_calls, number)
+        comparisons = self._train_comparisons(number)
+        self._say(f"round {number}: learning from {len(comparisons)} comparisons")
+        patterns = self.learner.update(comparisons, self._samples)
+        self._say(f"round {number}: rewriting the judge prompt")
+        new_prompt = self.analyzer.rewrite(prompt, patterns).prompt
+        rows = self._heldout_rows()
+        self._say(f"round {number}: judging {len(rows)} held-out pairs")
+        judge = SpeechJudge(prompt=new_prompt, model=self.config.judge_model, seed=self.config.seed)
+        scores = evaluate_judge(
+            judge, self._samples, rows, name=f"heldout-{self.run}", seed=self.config.seed
+        )
+        return RoundResult(
+            run=self.run,
+            round=number,
+            labels=len(comparisons),
+            agreement=scores.agreement,
+            agreement_true=scores.agreement_true,
+            kappa=scores.kappa,
+            ci95=scores.ci95,
+            position_consistency=scores.position_consistency,
+            kendall_tau=scores.kendall_tau,
+            undecided=scores.undecided,
+            heldout_pairs=scores.pairs,
+            prompt_ref=ref_uri(new_prompt),
+            patterns_ref=ref_uri(patterns),
+            call_ids=train_calls,
+            decisions=scores.decisions,
+        )
+
+    def _say(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress(message)
+
+    # --- the comparisons of this run -------------------------------------------------------
+
+    def _label_run(self) -> str:
+        return self.config.labels_from or self.run
+
+    def _calls(self, run: str) -> list[tuple[str, dict[str, Any]]]:
+        """This run's `rank_audio` calls, oldest first, with what each asked."""
+        self._client.flush()
+        op = f"weave:///{self._client.project_id}/op/rank_audio:*"
+        calls = self._client.server.calls_query_stream(
+            {
+                "project_id": self._client.project_id,
+                "filter": {"op_names": [op]},
+                "sort_by": [{"field": "started_at", "direction": "asc"}],
+            }
+        )
+        return [
+            (call.id, call.output)
+            for call in calls
+            if call.exception is None
+            and isinstance(call.output, dict)
+            and call.output.get("run") == run
+        ]
+
+    def _ensure_heldout_calls(self) -> list[str]:
+        existing = {
+            frozenset(output["sample_ids"]): call_id
+            for call_id, output in self._calls(self._label_run())
+            if output.get("heldout")
+        }
+        wanted = list(itertools.combinations(self._heldout.ids, 2))
+        if self.config.labels_from:
+            return [existing[frozenset(p)] for p in wanted if frozenset(p) in existing]
+        missing = [pair for pair in wanted if frozenset(pair) not in existing]
+        if missing:
+            self._say(f"asking {len(missing)} held-out comparisons")
+        for pair in missing:
+            existing[frozenset(pair)] = self._ask(pair, round_number=0, heldout=True)
+        return [existing[frozenset(pair)] for pair in wanted]
+
+    def _ensure_train_calls(self, number: int) -> list[str]:
+        calls = [
+            (call_id, output)
+            for call_id, output in self._calls(self._label_run())
+            if not output.get("heldout")
+        ]
+        this_round = [call_id for call_id, output in calls if output.get("round") == number]
+        if self.config.labels_from:
+            if not this_round:
+                raise LoopError(
+                    f"Run {self.config.labels_from} has no comparisons in round {number}."
+                )
+            return this_round
+        missing = self.config.pairs_per_round - len(this_round)
+        if missing <= 0:
+            return this_round
+        asked = [tuple(output["sample_ids"][:2]) for _, output in calls]
+        pairs = self._choose_pairs(number, missing, asked)
+        if not pairs:
+            raise LoopError(
+                f"Every pair of the {len(self._pool)} ranking takes has been asked; "
+                "use fewer rounds or pairs per round, or a larger set."
+            )
+        self._say(f"round {number}: asking {len(pairs)} comparisons ({self.config.strategy})")
+        return this_round + [self._ask(pair, round_number=number) for pair in pairs]
+
+    def _choose_pairs(self, number: int, count: int, asked: list[Pair]) -> list[Pair]:
+        fit = features = None
+        if self.config.strategy == "active":
+            features = {i: self._feature(i) for i in self._pool.ids}
+            fit = fit_rubric(self._train_comparisons(number - 1), features, self.learner.prior)
+        return next_pairs(
+            self._pool.ids,
+            count,
+            self.config.strategy,
+            asked=asked,
+            seed=_stable_seed(self.run, number),
+            fit=fit,
+            features=features,
+        )
+
+    def _ask(self, pair: Sequence[str], round_number: int, heldout: bool = False) -> str:
+        samples = [self._samples.get(i) for i in pair]
+        _, call = rank_audio.call(
+            samples,
+            round=round_number,
+            seed=_stable_seed(self.run, round_number, *pair),
+            run=self.run,
+            heldout=heldout,
+        )
+        return call.id
+
+    def _collect(self, call_ids: list[str], number: int) -> None:
+        """Make sure every call has this rater's answer: a simulated rater answers at once, a
+        person in the ranking app is waited for."""
+        if self.config.labels_from:
+            return
+        self._client.flush()
+        while True:
+            answered = set(self._answers(call_ids))
+            waiting = [call_id for call_id in call_ids if call_id not in answered]
+            if not waiting:
+                return
+            if self._rater is not None:
+                for call_id in waiting:
+                    self._rater.answer(call_id, self._client)
+                continue
+            self._say(
+                f"round {number}: waiting for {len(waiting)} of {len(call_ids)} rankings "
+                f"in the ranking app (voicejudge rank --set {self.config.sample_set})"
+            )
+            time.sleep(self.poll_s)
+
+    def _answers(self, call_ids: Sequence[str]) -> dict[str, RecordedRanking]:
+        """The answer this run counts for each call: the simulated rater's, or the first one a
+        person gave."""
+        wanted = set(call_ids)
+        found: dict[str, RecordedRanking] = {}
+        for recorded in read_rankings(self._client):
+            if recorded.call_id not in wanted or recorded.call_id in found:
+                continue
+            if self._counts(recorded):
+                found[recorded.call_id] = recorded
+        return found
+
+    def _counts(self, recorded: RecordedRanking) -> bool:
+        if self.config.rater is not None:
+            return recorded.feedback.source == self.config.rater.source
+        return recorded.feedback.source == HUMAN
+
+    def _train_comparisons(self, through_round: int) -> list[Comparison]:
+        calls = [
+            call_id
+            for call_id, output in self._calls(self._label_run())
+            if not output.get("heldout") and 1 <= (output.get("round") or 0) <= through_round
+        ]
+        answers = self._answers(calls)
+        return [
+            comparison
+            for call_id in calls
+            if call_id in answers
+            for comparison in comparisons_from(answers[call_id].feedback, call_id)
+        ]
+
+    def _heldout_rows(self) -> list[HeldOutPair]:
+        calls = [
+            call_id for call_id, output in self._calls(self._label_run()) if output.get("heldout")
+        ]
+        answers = self._answers(calls)
+        comparisons = [
+            c
+            for call_id in calls
+            if call_id in answers
+            for c in comparisons_from(answers[call_id].feedback, call_id)
+        ]
+        truth = self._rater.true_choice if self._rater is not None else None
+        return heldout_pairs(comparisons, truth)
+
+    def _feature(self, sample_id: str) -> Features:
+        if sample_id not in self._features:
+            cache = FeatureCache(load_settings().feature_cache)
+            self._features[sample_id] = cache.features(self._samples.get(sample_id).clip())
+        return self._features[sample_id]
+
+
+def finished_rounds(client: Any, run: str) -> dict[int, RoundResult]:
+    """The rounds of `run` that completed, by number (the latest result of each)."""
+    client.flush()
+    op = f"weave:///{client.project_id}/op/{ROUND_OP}:*"
+    calls = client.server.calls_query_stream(
+        {
+            "project_id": client.project_id,
+            "filter": {"op_names": [op]},
+            "sort_by": [{"field": "started_at", "direction": "asc"}],
+        }
+    )
+    found: dict[int, RoundResult] = {}
+    for call in calls:
+        output = call.output
+        if call.exception is None and isinstance(output, dict) and output.get("run") == run:
+            found[int(output["round"])] = RoundResult.model_validate(plain_record(output))
+    return found
+
+
+def run_rounds(
+    config: LoopConfig,
+    rounds: int,
+    *,
+    client: Any,
+    progress: Progress | None = None,
+    on_round: Callable[[RoundResult], None] | None = None,
+    samples: SampleSet | None = None,
+) -> RunResult:
+    """Run (or continue) rounds 1..`rounds` of the run `config` defines."""
+    if rounds < 1:
+        raise LoopError("Run at least one round.")
+    samples = samples or load_sample_set(config.sample_set)
+    if len(samples) < config.heldout + 2:
+        raise LoopError(
+            f"The set has {len(samples)} takes: too few to keep {config.heldout} for evaluation "
+            "and still rank pairs; lower --heldout."
+        )
+    say = progress or (lambda message: None)
+    run = config.run_id(samples.ids)
+    start = load_judge_prompt(None)
+    loop = AlignmentLoop(
+        run=run,
+        config=config,
+        learner=PreferenceLearner(model=config.learner_model, prior=start.criteria),
+        analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
+    )
+    loop.attach(samples, client, say)
+    done = finished_rounds(client, run)
+    prompt = publish_judge_prompt(start)
+    if config.labels_from and config.start_round > 1:
+        source = finished_rounds(client, config.labels_from)
+        if config.start_round - 1 not in source:
+            raise LoopError(
+                f"Run {config.labels_from} has no finished round {config.start_round - 1}."
+            )
+        prompt = _prompt_at(source[config.start_round - 1].prompt_ref)
+    results: list[RoundResult] = []
+    for number in range(config.start_round, rounds + 1):
+        if number in done:
+            result = done[number]
+            say(f"round {number}: already done ({result.labels} labels)")
+        else:
+            result = loop.run_round(number, prompt)
+        results.append(result)
+        if on_round is not None:
+            on_round(result)
+        if result.prompt_ref is not None:
+            prompt = _prompt_at(result.prompt_ref)
+    return RunResult(run=run, rater=config.rater_name, rounds=results, store=store_location(client))
+
+
+def _prompt_at(uri: str) -> JudgePrompt:
+    """The prompt version behind `uri`, carrying its ref, so the next rewrite records it as
+    the parent."""
+    return load_judge_prompt(uri)
+
+
+def store_location(client: Any) -> str:
+    """Where the traces are: the store file, or the hosted project."""
+    path = getattr(client.server, "path", None)
+    return str(path) if path is not None else f"{client.entity}/{client.project}"
+
+
+def _stable_seed(*parts: Any) -> int:
+    text = "|".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def plain_record(value: Any) -> Any:
+    """A raw store record without weave's type keys, for pydantic."""
+    if isinstance(value, dict):
+        return {k: plain_record(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [plain_record(v) for v in value]
+    return value

@@ -1,0 +1,187 @@
+"""Simulated raters: a hidden preference profile that answers comparisons like a person would.
+
+A profile is a utility over the project's normalised features (linear, ideal-point and gate
+terms) plus a flip rate. Its answers are seeded per set of takes, so a rater asked the same
+comparison again (after a crash, say) answers it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
+from voicejudge.data import SampleSet
+from voicejudge.errors import VoiceJudgeError
+from voicejudge.ranking import RankingFeedback, comparison_request, pending_calls, submit_ranking
+from voicejudge.rubric import Criterion, score
+from voicejudge.settings import load_settings
+
+BUNDLED_PROFILES = Path(__file__).resolve().parent.parent / "assets" / "raters"
+
+
+class RaterError(VoiceJudgeError):
+    """A rater profile that cannot be read or used."""
+
+
+class RaterTerm(BaseModel):
+    """One part of a rater's utility."""
+
+    feature: str
+    kind: Literal["linear", "target", "gate"]
+    weight: float = Field(description="linear: signed, per z-unit; target and gate: >= 0")
+    target: float | None = Field(default=None, description="ideal z-score, for kind=target")
+    threshold: float | None = Field(default=None, description="raw-unit limit, for kind=gate")
+    below: bool = Field(default=True, description="the gate penalises values below threshold")
+
+    @model_validator(mode="after")
+    def _complete(self) -> RaterTerm:
+        if self.feature not in FEATURE_NAMES:
+            raise ValueError(f"unknown feature {self.feature!r}; use one of {FEATURE_NAMES}")
+        if self.kind == "target" and self.target is None:
+            raise ValueError(f"the target term on {self.feature} needs 'target' (a z-score)")
+        if self.kind == "gate" and self.threshold is None:
+            raise ValueError(f"the gate term on {self.feature} needs 'threshold' (raw units)")
+        if self.kind != "linear" and self.weight < 0:
+            raise ValueError(f"the {self.kind} term on {self.feature} needs a weight >= 0")
+        return self
+
+    def as_criterion(self) -> Criterion | None:
+        """The same term as a rubric criterion (None for a zero linear weight)."""
+        if self.kind == "linear":
+            if self.weight == 0:
+                return None
+            kind = "higher" if self.weight > 0 else "lower"
+            return Criterion(feature=self.feature, kind=kind, weight=abs(self.weight))
+        return Criterion(
+            feature=self.feature,
+            kind=self.kind,
+            weight=self.weight,
+            target=self.target,
+            threshold=self.threshold,
+            below=self.below,
+        )
+
+
+class RaterProfile(BaseModel):
+    """A simulated rater: a name, a flip rate, a seed and the terms of its utility."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    flip_rate: float = Field(default=0.1, ge=0, le=0.5)
+    seed: int = 0
+    description: str = ""
+    terms: list[RaterTerm] = Field(min_length=1)
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        return [c for c in (term.as_criterion() for term in self.terms) if c is not None]
+
+    @property
+    def source(self) -> str:
+        return f"simulated:{self.name}"
+
+
+def load_rater_profile(source: str | Path) -> RaterProfile:
+    """A profile from a JSON or TOML file, or the name of a bundled one (`assets/raters/`)."""
+    path = Path(source)
+    if not path.exists() and path.suffix == "" and "/" not in str(source):
+        bundled = [BUNDLED_PROFILES / f"{source}{suffix}" for suffix in (".json", ".toml")]
+        path = next((p for p in bundled if p.exists()), path)
+    if not path.is_file():
+        names = ", ".join(p.stem for p in bundled_profiles()) or "none"
+        raise RaterError(
+            f"No rater profile {str(source)!r}: give a JSON or TOML file, or a bundled "
+            f"profile name ({names})."
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+        data: Any = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RaterError(f"{path}: cannot read the rater profile ({exc}).") from None
+    try:
+        return RaterProfile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'profile'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise RaterError(f"{path}: not a valid rater profile ({problems}).") from None
+
+
+def bundled_profiles() -> list[Path]:
+    """The example profiles shipped in `assets/raters/`."""
+    if not BUNDLED_PROFILES.is_dir():
+        return []
+    return sorted(p for p in BUNDLED_PROFILES.iterdir() if p.suffix in (".json", ".toml"))
+
+
+class SimulatedRater:
+    """Answers comparisons from a profile's utility, flipping a seeded share of them."""
+
+    def __init__(
+        self, profile: RaterProfile, samples: SampleSet, cache: FeatureCache | None = None
+    ) -> None:
+        self.profile = profile
+        self.samples = samples
+        self._cache = cache or FeatureCache(load_settings().feature_cache)
+        self._utility: dict[str, float] = {}
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def features(self, sample_id: str) -> Features:
+        return self._cache.features(self.samples.get(sample_id).clip())
+
+    def utility(self, sample_id: str) -> float:
+        """How much the rater likes a take, before any noise."""
+        if sample_id not in self._utility:
+            self._utility[sample_id] = score(self.profile.criteria, self.features(sample_id))
+        return self._utility[sample_id]
+
+    def true_choice(self, a: str, b: str) -> str | None:
+        """The noise-free preference between two takes; None if the rater cannot tell."""
+        ua, ub = self.utility(a), self.utility(b)
+        if ua == ub:
+            return None
+        return a if ua > ub else b
+
+    def rank(self, sample_ids: Sequence[str]) -> list[str]:
+        """Best first: by utility, then each neighbouring pair swapped with the flip rate."""
+        order = sorted(sample_ids, key=lambda i: (-self.utility(i), i))
+        rng = random.Random(f"{self.profile.seed}:" + "|".join(sorted(sample_ids)))
+        for position in range(len(order) - 1):
+            if rng.random() < self.profile.flip_rate:
+                order[position], order[position + 1] = order[position + 1], order[position]
+        return order
+
+    def answer(self, call_id: str, client: Any) -> str:
+        """Rank the takes of one `rank_audio` call and store the answer; its feedback id."""
+        request = comparison_request(client, call_id)
+        feedback = RankingFeedback(
+            ranking=self.rank(request.sample_ids),
+            rater=self.name,
+            presented_order=request.presented_order,
+            played=list(request.presented_order),
+            source=self.profile.source,
+        )
+        return submit_ranking(call_id, feedback, client, asked=request)
+
+    def answer_pending(self, client: Any, call_ids: Sequence[str] | None = None) -> list[str]:
+        """Answer the pending comparisons of this set (only `call_ids`, if given)."""
+        wanted = None if call_ids is None else set(call_ids)
+        ids = set(self.samples.ids)
+        answered = []
+        for call_id in pending_calls(client, self.name):
+            if wanted is not None and call_id not in wanted:
+                continue
+            if set(comparison_request(client, call_id).sample_ids) <= ids:
+                self.answer(call_id, client)
+                answered.append(call_id)
+        return answered

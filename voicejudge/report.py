@@ -1,0 +1,106 @@
+"""What a run leaves for people to read: the round table, the alignment curve (PNG) and a short
+Markdown report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from voicejudge.judge_prompt import JudgePrompt
+from voicejudge.loop import RoundResult, RunResult
+
+
+def round_rows(rounds: Sequence[RoundResult]) -> list[dict]:
+    """The round table as `--json` writes it."""
+    return [
+        {
+            "round": r.round,
+            "labels": r.labels,
+            "agreement": r.agreement,
+            "agreement_true": r.agreement_true,
+            "kappa": r.kappa,
+            "ci95": list(r.ci95),
+            "position_consistency": r.position_consistency,
+            "kendall_tau": r.kendall_tau,
+            "prompt_ref": r.prompt_ref,
+        }
+        for r in rounds
+    ]
+
+
+def plot_curve(result: RunResult, path: Path, title: str | None = None) -> Path:
+    """Agreement against the number of labels, with its 95 % interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = result.rounds
+    labels = [r.labels for r in rounds]
+    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    axes.fill_between(
+        labels, [r.ci95[0] for r in rounds], [r.ci95[1] for r in rounds], alpha=0.2, label="95 % CI"
+    )
+    axes.plot(labels, [r.agreement for r in rounds], "o-", label="with the rater's labels")
+    if all(r.agreement_true is not None for r in rounds):
+        axes.plot(
+            labels, [r.agreement_true for r in rounds], "s--", label="with the noise-free choice"
+        )
+    axes.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
+    axes.set_xlabel("training labels")
+    axes.set_ylabel("held-out pairwise agreement")
+    axes.set_ylim(0, 1)
+    axes.set_title(title or f"Judge alignment, run {result.run}")
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def write_report(
+    result: RunResult,
+    path: Path,
+    *,
+    final_prompt: JudgePrompt | None,
+    curve: Path | None,
+    wandb_run: str | None,
+) -> Path:
+    """A short Markdown report: the table, the final prompt and where everything is."""
+    lines = [
+        f"# Alignment run `{result.run}`",
+        "",
+        f"Rater: **{result.rater}**. Held-out agreement after each round:",
+        "",
+        "| round | labels | agreement | 95 % CI | vs noise-free | kappa | position consistency "
+        "| Kendall tau |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in result.rounds:
+        lines.append(
+            f"| {r.round} | {r.labels} | {r.agreement:.3f} | {r.ci95[0]:.2f}–{r.ci95[1]:.2f} "
+            f"| {_number(r.agreement_true)} | {r.kappa:.3f} | {r.position_consistency:.3f} "
+            f"| {_number(r.kendall_tau)} |"
+        )
+    if curve is not None:
+        lines += ["", f"![alignment curve]({curve.name})"]
+    if final_prompt is not None:
+        lines += ["", "## Final judge prompt", "", "```text", final_prompt.text, "```", ""]
+        lines += ["Criteria the offline judge scores with:", ""]
+        lines += [f"- {c.describe()}" for c in final_prompt.criteria]
+    last = result.rounds[-1] if result.rounds else None
+    lines += ["", "## Where things are", ""]
+    lines.append(f"- trace store: `{result.store}`")
+    if last is not None and last.prompt_ref:
+        lines.append(f"- final prompt: `{last.prompt_ref}`")
+        lines.append(f"- lineage: `voicejudge lineage {last.prompt_ref}`")
+    if wandb_run:
+        lines.append(f"- W&B run: `{wandb_run}`")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"

@@ -1,0 +1,137 @@
+"""A W&B run for each alignment command: round metrics, the judge's decisions against the
+labels, the alignment curve and the prompt versions.
+
+Offline (the default) the run is written under `$VOICEJUDGE_HOME/wandb` for a later `wandb
+sync`; with a W&B key it goes online to the same project as the traces. While it is open,
+every traced call records the run's id, so Weave and the run link to each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from voicejudge.loop import RoundResult
+from voicejudge.settings import load_settings
+from voicejudge.tracking import resolve_backend
+
+DECISION_COLUMNS = [
+    "round",
+    "first",
+    "second",
+    "label",
+    "true_choice",
+    "judge_winner",
+    "agreement",
+    "position_consistency",
+]
+
+
+class RunLog:
+    """One W&B run; `round` after each round, `finish` once at the end."""
+
+    def __init__(self, run: Any, folder: Path) -> None:
+        self.run = run
+        self.folder = folder
+        self._decisions: list[list[Any]] = []
+
+    @classmethod
+    def start(cls, name: str, job_type: str, config: dict[str, Any], client: Any) -> RunLog:
+        """Open the run: online only when traces go to hosted W&B, offline otherwise."""
+        online = resolve_backend("auto").name == "wandb"
+        if not online and os.environ.get("WANDB_MODE") not in ("offline", "disabled", "dryrun"):
+            os.environ["WANDB_MODE"] = "offline"
+        folder = load_settings().home / "wandb"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("WANDB_DIR", str(folder))
+        os.environ.setdefault("WANDB_CACHE_DIR", str(folder / "cache"))
+        os.environ.setdefault("WANDB_DATA_DIR", str(folder / "data"))
+        os.environ.setdefault("WANDB_ARTIFACT_DIR", str(folder / "artifacts"))
+        import wandb
+
+        run = wandb.init(
+            project=client.project,
+            entity=client.entity if online else None,
+            name=name,
+            job_type=job_type,
+            config=config,
+            dir=str(folder),
+            reinit="create_new",
+            settings=wandb.Settings(
+                silent=True, save_code=False, disable_git=True, x_disable_stats=True
+            ),
+        )
+        return cls(run, folder)
+
+    def round(self, result: RoundResult) -> None:
+        """Log a round's metrics, at the step of its number."""
+        metrics = {
+            "labels": result.labels,
+            "agreement": result.agreement,
+            "kappa": result.kappa,
+            "ci95_low": result.ci95[0],
+            "ci95_high": result.ci95[1],
+            "position_consistency": result.position_consistency,
+            "undecided": result.undecided,
+        }
+        if result.agreement_true is not None:
+            metrics["agreement_true"] = result.agreement_true
+        if result.kendall_tau is not None:
+            metrics["kendall_tau"] = result.kendall_tau
+        self.run.log(metrics, step=result.round)
+        self._decisions += [
+            [
+                result.round,
+                d.first,
+                d.second,
+                d.label,
+                d.true_choice,
+                d.winner,
+                d.agreement,
+                d.position_consistency,
+            ]
+            for d in result.decisions
+        ]
+
+    def finish(
+        self,
+        *,
+        curve: Path | None,
+        report: Path | None,
+        prompts: list[dict[str, Any]],
+        summary: dict[str, Any],
+    ) -> str:
+        """Log the decisions table, the curve, the prompt versions; close; where the run is."""
+        import wandb
+
+        self.run.log({"decisions": wandb.Table(columns=DECISION_COLUMNS, data=self._decisions)})
+        if curve is not None and curve.exists():
+            self.run.log({"alignment_curve": wandb.Image(str(curve))})
+        if prompts:
+            folder = Path(self.run.dir) / "prompt-versions"
+            folder.mkdir(parents=True, exist_ok=True)
+            artifact = wandb.Artifact(f"judge-prompts-{self.run.id}", type="judge-prompt")
+            for index, prompt in enumerate(prompts):
+                path = folder / f"round-{index:02d}.json"
+                path.write_text(json.dumps(prompt, indent=2), encoding="utf-8")
+                artifact.add_file(str(path))
+            if report is not None and report.exists():
+                artifact.add_file(str(report), name="report.md")
+            self.run.log_artifact(artifact)
+        for key, value in summary.items():
+            self.run.summary[key] = value
+        where = self.location()
+        self.run.finish()
+        return where
+
+    def location(self) -> str:
+        """The run's URL when online, else its local folder."""
+        if self.run.settings.mode == "offline" or not getattr(self.run, "url", None):
+            return str(Path(self.run.dir).parent)
+        return str(self.run.url)
+
+    def abandon(self) -> None:
+        """Close the run after a failure, marked as failed."""
+        self.run.finish(exit_code=1)
