@@ -18,9 +18,7 @@ $(VENV)/.voicejudge-installed: pyproject.toml scripts/setup.sh
 
 demo: setup
 	$(BIN)/voicejudge doctor
-	$(BIN)/voicejudge analyze assets/voices/*.flac
-	$(BIN)/voicejudge judge assets/voices/voice-001.flac assets/voices/voice-005.flac \
-		assets/voices/voice-013.flac assets/voices/voice-021.flac
+	$(BIN)/voicejudge demo
 
 test: setup lint
 	$(BIN)/python -m pytest -q
@@ -38,3 +36,4 @@ bench: setup
 	$(BIN)/python scripts/bench_audio.py
 	$(BIN)/python scripts/bench_judge.py
 	$(BIN)/python scripts/bench_app.py
+	$(BIN)/python scripts/bench_alignment.py

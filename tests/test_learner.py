@@ -14,7 +14,7 @@ from voicejudge.rubric import Criterion
 
 HIDDEN = [
     Criterion(feature="f0_median_hz", kind="lower", weight=1.0),
-    Criterion(feature="jitter_st", kind="higher", weight=0.7),
+    Criterion(feature="hnr_db", kind="higher", weight=0.7),
     Criterion(feature="syll_rate", kind="lower", weight=0.6),
     Criterion(feature="lufs", kind="higher", weight=0.5),
 ]

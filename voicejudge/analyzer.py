@@ -74,41 +74,40 @@ class JudgePromptAnalyzer(weave.Model):
 
 
 def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> dict[str, Any]:
-    """The offline rewrite: strong patterns set criteria, emerging ones at half weight, and a
-    pattern replaces whatever the prompt said about the same feature. Criteria learned earlier
-    are rebuilt from the current patterns, so one no pattern supports any more is dropped."""
-    criteria: dict[tuple, Criterion] = {_key(c): c for c in prompt.criteria if c.source == "prompt"}
-    changes = []
+    """The offline rewrite. The learner fits its patterns around the prompt's criteria, so once
+    the rankings support any pattern the criteria are rebuilt from the patterns alone (strong
+    ones at their effect, emerging ones at half): a criterion the rankings no longer back is
+    dropped. Until then the prompt's own criteria stand."""
+    learned: dict[tuple, Criterion] = {}
     for pattern, factor in [(p, 1.0) for p in patterns.strong] + [
         (p, EMERGING_WEIGHT) for p in patterns.emerging
     ]:
         criterion = pattern.as_criterion()
-        if criterion is None:
+        if criterion is None or _key(criterion) in learned:
             continue
-        criterion = criterion.model_copy(update={"weight": round(criterion.weight * factor, 3)})
-        key = _key(criterion)
-        before = criteria.get(key)
-        if factor < 1 and before is not None and _set_by_pattern(before, patterns.strong):
-            continue
-        if factor < 1 and before is not None and before.kind == criterion.kind:
-            # Tentative evidence for what the prompt already asks never weakens it.
-            criterion = criterion.model_copy(
-                update={"weight": max(before.weight, criterion.weight)}
-            )
-        criteria[key] = criterion
+        weight = round(criterion.weight * factor, 3)
+        learned[_key(criterion)] = criterion.model_copy(update={"weight": weight})
+    before = {_key(c): c for c in prompt.criteria}
+    criteria = learned or {key: c for key, c in before.items() if c.source == "prompt"}
+    changes = []
+    for key, criterion in learned.items():
+        previous = before.get(key)
         verb = (
             "added"
-            if before is None
+            if previous is None
             else "changed"
-            if before.kind != criterion.kind
+            if previous.kind != criterion.kind
             else "reweighted"
         )
         changes.append(f"{verb} {criterion.describe()}")
+    changes += [
+        f"dropped {c.describe()}" for key, c in before.items() if learned and key not in learned
+    ]
     base = prompt.text.split(LEARNED_HEADING)[0].rstrip()
-    learned = [f"- {p.statement}" for p in patterns.strong] + [
+    lines = [f"- {p.statement}" for p in patterns.strong] + [
         f"- (tie-breaker) {p.statement}" for p in patterns.emerging
     ]
-    text = base if not learned else f"{base}\n\n{LEARNED_HEADING}\n" + "\n".join(learned)
+    text = base if not lines else f"{base}\n\n{LEARNED_HEADING}\n" + "\n".join(lines)
     reasoning = (
         f"From {patterns.comparisons} comparisons: " + "; ".join(changes)
         if changes
@@ -121,10 +120,6 @@ def _key(criterion: Criterion) -> tuple:
     if criterion.kind == "gate":
         return ("gate", criterion.feature, criterion.threshold, criterion.below)
     return ("effect", criterion.feature)
-
-
-def _set_by_pattern(criterion: Criterion, strong: list[Pattern]) -> bool:
-    return any(p.as_criterion() and _key(p.as_criterion()) == _key(criterion) for p in strong)
 
 
 def _patterns_text(patterns: PreferencePatterns) -> str:

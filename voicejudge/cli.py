@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         "replay", help="re-run learn, rewrite and evaluate on a run's stored rankings"
     )
     replay.add_argument("--from-round", type=int, required=True, help="first round to re-run")
-    replay.add_argument("--run", help="the run to replay (default: the latest)")
+    replay.add_argument("--run", dest="run_name", help="the run to replay (default: the latest)")
     _model_options(replay)
     replay.add_argument("--json", type=Path, metavar="OUT", help="write the round table as JSON")
     replay.set_defaults(run=_replay)
@@ -335,7 +335,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     config, rounds = replay_config(
         init_tracking(),
-        run=args.run,
+        run=args.run_name,
         from_round=args.from_round,
         judge_model=args.judge,
         analyzer_model=args.analyzer,
@@ -375,7 +375,7 @@ def _run_alignment(config: Any, rounds: int, job_type: str, json_out: Path | Non
 
             def progress(message: str) -> None:
                 status.update(escape(message))
-                if "already done" in message or message.startswith("asking"):
+                if "already done" in message or "asking" in message:
                     out.print(f"  {escape(message)}", highlight=False)
 
             outcome = align(config, rounds, client=client, job_type=job_type, progress=progress)

@@ -18,6 +18,7 @@ from scipy.stats import kendalltau
 
 from voicejudge.backends.running import run_sync
 from voicejudge.data import SampleSet
+from voicejudge.judge import LABELS as JUDGE_LABELS
 from voicejudge.judge import JudgeVerdict, SpeechJudge
 from voicejudge.ranking import Comparison
 
@@ -214,14 +215,13 @@ def evaluate_judge(
     seed: int = 0,
     listwise: bool = True,
 ) -> HeldOutScores:
-    """Run the judge on every held-out pair as a traced `weave.Evaluation`, then rank the
-    held-out takes listwise for Kendall's tau."""
+    """Run the judge on every held-out pair as a traced `weave.Evaluation` (so hosted Weave
+    shows it, with its scorers), then rank the held-out takes listwise for Kendall's tau."""
     if not pairs:
         raise ValueError("There are no held-out labels to evaluate against.")
-    rows = [pair.model_dump() for pair in pairs]
     evaluation = weave.Evaluation(
         name=name,
-        dataset=rows,
+        dataset=[pair.model_dump() for pair in pairs],
         scorers=[
             AgreementScorer(name="agreement", column_map={"choice": "label"}, seed=seed),
             AgreementScorer(name="agreement_true", column_map={"choice": "true_choice"}, seed=seed),
@@ -229,51 +229,91 @@ def evaluate_judge(
         ],
     )
     model = PairJudge(judge=judge).with_samples(samples)
-    summary = run_sync(evaluation.evaluate(model))
-    decisions = _decisions(pairs, model)
-    agreement = summary["agreement"]
-    truth = summary.get("agreement_true")
+    run_sync(evaluation.evaluate(model))
+    order = _listwise_order(judge, samples, pairs) if listwise else None
+    return summarize_verdicts(pairs, model.verdicts, seed=seed, listwise_order=order)
+
+
+def score_heldout(
+    judge: SpeechJudge,
+    samples: SampleSet,
+    pairs: Sequence[HeldOutPair],
+    *,
+    seed: int = 0,
+    listwise: bool = True,
+) -> HeldOutScores:
+    """The same scores as `evaluate_judge`, without a `weave.Evaluation` around them."""
+    verdicts = {
+        (p.first, p.second): judge.compare(samples.get(p.first), samples.get(p.second))
+        for p in pairs
+    }
+    order = _listwise_order(judge, samples, pairs) if listwise else None
+    return summarize_verdicts(pairs, verdicts, seed=seed, listwise_order=order)
+
+
+def summarize_verdicts(
+    pairs: Sequence[HeldOutPair],
+    verdicts: dict[tuple[str, str], JudgeVerdict],
+    *,
+    seed: int = 0,
+    listwise_order: list[str] | None = None,
+) -> HeldOutScores:
+    """Agreement, kappa, interval and consistency of the verdicts given on the held-out pairs."""
+    decisions = [
+        Decision(
+            first=p.first,
+            second=p.second,
+            label=p.label,
+            true_choice=p.true_choice,
+            winner=verdicts[(p.first, p.second)].winner,
+            agreement=order_agreement(verdicts[(p.first, p.second)], p.label),
+            position_consistency=verdicts[(p.first, p.second)].position_consistency,
+        )
+        for p in pairs
+    ]
+    values = [d.agreement for d in decisions]
+    truth = [
+        order_agreement(verdicts[(p.first, p.second)], p.true_choice)
+        for p in pairs
+        if p.true_choice is not None
+    ]
+    side = [{d.first: "first", d.second: "second"} for d in decisions]
     tau = None
-    if listwise:
-        ids = sorted({i for pair in pairs for i in (pair.first, pair.second)})
-        verdict = judge.rank([samples.get(i) for i in ids])
-        labels = [
-            Comparison(preferred_id=p.label, rejected_id=_other(p), rater="heldout") for p in pairs
-        ]
-        tau = kendall_tau(_mean_order(verdict), bradley_terry_order(labels, ids))
+    if listwise_order is not None:
+        ids = sorted({i for p in pairs for i in (p.first, p.second)})
+        labels = [Comparison(preferred_id=p.label, rejected_id=_other(p), rater="") for p in pairs]
+        tau = kendall_tau(listwise_order, bradley_terry_order(labels, ids))
     return HeldOutScores(
         pairs=len(pairs),
-        agreement=agreement["agreement"],
-        agreement_true=truth["agreement"] if truth else None,
-        kappa=agreement["kappa"],
-        ci95=(agreement["ci95_low"], agreement["ci95_high"]),
-        position_consistency=round(
-            float(summary["position_consistency"]["position_consistency"]["mean"]), 4
+        agreement=round(float(np.mean(values)), 4),
+        agreement_true=round(float(np.mean(truth)), 4) if truth else None,
+        kappa=round(
+            cohen_kappa(
+                [
+                    s.get(d.winner) if d.winner else None
+                    for s, d in zip(side, decisions, strict=True)
+                ],
+                [s[d.label] for s, d in zip(side, decisions, strict=True)],
+            ),
+            4,
         ),
+        ci95=bootstrap_ci(values, seed),
+        position_consistency=round(float(np.mean([d.position_consistency for d in decisions])), 4),
         undecided=sum(1 for d in decisions if d.winner is None),
         kendall_tau=tau,
         decisions=decisions,
     )
 
 
-def _decisions(pairs: Sequence[HeldOutPair], model: PairJudge) -> list[Decision]:
-    decisions = []
-    for pair in pairs:
-        verdict = model.verdicts.get((pair.first, pair.second))
-        if verdict is None:
-            continue
-        decisions.append(
-            Decision(
-                first=pair.first,
-                second=pair.second,
-                label=pair.label,
-                true_choice=pair.true_choice,
-                winner=verdict.winner,
-                agreement=order_agreement(verdict, pair.label),
-                position_consistency=verdict.position_consistency,
-            )
-        )
-    return decisions
+def _listwise_order(
+    judge: SpeechJudge, samples: SampleSet, pairs: Sequence[HeldOutPair]
+) -> list[str] | None:
+    """The judge's listwise order of the held-out takes (None when there are more takes
+    than labels to show them under)."""
+    ids = sorted({i for p in pairs for i in (p.first, p.second)})
+    if len(ids) > len(JUDGE_LABELS):
+        return None
+    return _mean_order(judge.rank([samples.get(i) for i in ids]))
 
 
 def _other(pair: HeldOutPair) -> str:

@@ -94,8 +94,8 @@ def consolidate(
     learner: str,
 ) -> PreferencePatterns:
     """Recount each claim's evidence from the measurements, merge claims about one feature
-    (an opposite claim counts against the kept one), demote weak strong claims, drop
-    contradicted ones."""
+    (an opposite claim counts against the kept one), demote weak strong claims, drop ones the
+    measurements clearly contradict (twice as many comparisons against as for)."""
     merged: dict[str, tuple[PatternClaim, bool]] = {}
     for claim, strong in [(c, True) for c in reply.strong] + [(c, False) for c in reply.emerging]:
         criterion = claim.as_criterion()
@@ -114,8 +114,8 @@ def consolidate(
         merged[key] = (kept, kept_strong)
     strong_patterns, emerging_patterns = [], []
     for claim, strong in merged.values():
-        if claim.against >= claim.support and claim.support + claim.against > 0:
-            continue
+        if claim.against >= 2 * claim.support and claim.support + claim.against > 0:
+            continue  # clearly contradicted; a balanced count is left to the fit's confidence
         pattern = Pattern(
             statement=claim.statement,
             feature=claim.feature,

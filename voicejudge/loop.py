@@ -370,8 +370,10 @@ def run_rounds(
     progress: Progress | None = None,
     on_round: Callable[[RoundResult], None] | None = None,
     samples: SampleSet | None = None,
+    poll_s: float = 2.0,
 ) -> RunResult:
-    """Run (or continue) rounds 1..`rounds` of the run `config` defines."""
+    """Run (or continue) rounds 1..`rounds` of the run `config` defines; with a person as the
+    rater, the store is checked for their answers every `poll_s` seconds."""
     if rounds < 1:
         raise LoopError("Run at least one round.")
     samples = samples or load_sample_set(config.sample_set)
@@ -388,6 +390,7 @@ def run_rounds(
         config=config,
         learner=PreferenceLearner(model=config.learner_model, prior=start.criteria),
         analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
+        poll_s=poll_s,
     )
     loop.attach(samples, client, say)
     done = finished_rounds(client, run)

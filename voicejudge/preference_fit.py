@@ -2,9 +2,10 @@
 
 A voice's score is linear in a basis of its features: z-scores, squared z-scores (so an ideal
 point can be learned) and gate indicators. The fit maximises the log-likelihood of the observed
-choices plus a Gaussian prior centred on the current rubric (damped Newton with a backtracking
-line search: plain Newton diverges with informative priors), and reports each effect with its
-posterior standard deviation.
+choices (a logistic choice with a small lapse rate, since raters slip) plus a Gaussian prior
+centred on the current rubric (Fisher scoring with a backtracking line search: plain Newton
+diverges with informative priors), and reports each effect with its posterior standard
+deviation.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from voicejudge.rubric import Criterion, feature_label
 
 # A difference smaller than this (in z) says nothing about a pattern either way.
 INFORMATIVE_Z = 0.25
-# Prior precisions: weak on linear effects so 16-64 comparisons can move them, strong on squares
-# so an ideal point is only claimed when the data insist.
+# Prior precisions: weak on linear effects so 16-64 comparisons can move them; very strong on
+# squares (z² reaches 16) so an ideal point is only claimed when the data insist.
 LINEAR_PRECISION = 1.0
-SQUARE_PRECISION = 30.0
+# People slip: one answer in twenty is taken to be a coin flip, so a single slip on an obvious
+# pair cannot drag the weights the way it does under a plain logistic likelihood.
+LAPSE_RATE = 0.05
+SQUARE_PRECISION = 1000.0
 GATE_PRECISION = 3.0
 
 
@@ -108,22 +112,19 @@ class Basis:
         )
 
 
-# One feature per aspect of a voice: near-duplicates (pitch percentiles beside the median, two
-# rates, centroid beside tilt) would split one effect into several insignificant ones.
+# One feature per aspect of a voice (pitch, voicing, pace, level, noise, distortion, band,
+# clarity): near-duplicates (pitch percentiles beside the median, two rates, tilt beside the
+# band) would split one effect into several insignificant ones, and 16-64 comparisons cannot
+# support many more weights. Features the rubric uses are added to these.
 LEARNED_FEATURES = (
     "f0_median_hz",
-    "f0_range_st",
     "voiced_frac",
     "syll_rate",
-    "pause_ratio",
     "lufs",
-    "energy_std_db",
     "snr_db",
     "clip_ratio",
     "bandwidth_hz",
-    "tilt_db_oct",
     "hnr_db",
-    "jitter_st",
 )
 
 
@@ -158,23 +159,28 @@ class Fit:
 def fit_preferences(
     differences: np.ndarray, prior_mean: np.ndarray, precision: np.ndarray, basis: Basis
 ) -> Fit:
-    """MAP logistic regression on rows `phi(preferred) - phi(rejected)`."""
+    """MAP fit on rows `phi(preferred) - phi(rejected)` of a logistic choice model with a
+    `LAPSE_RATE` (Fisher scoring with a backtracking line search)."""
     weights = prior_mean.copy()
 
     def objective(w: np.ndarray) -> float:
-        margins = differences @ w
-        return float(
-            np.logaddexp(0.0, -margins).sum() + 0.5 * (precision * (w - prior_mean) ** 2).sum()
-        )
+        chosen = LAPSE_RATE + (1 - 2 * LAPSE_RATE) * _sigmoid(differences @ w)
+        return float(-np.log(chosen).sum() + 0.5 * (precision * (w - prior_mean) ** 2).sum())
+
+    def gradient_and_information(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = _sigmoid(differences @ w)
+        chosen = LAPSE_RATE + (1 - 2 * LAPSE_RATE) * s
+        slope = (1 - 2 * LAPSE_RATE) * s * (1 - s)
+        gradient = -(differences.T @ (slope / chosen)) + precision * (w - prior_mean)
+        weight = slope**2 / (chosen * (1 - chosen))
+        return gradient, (differences.T * weight) @ differences + np.diag(precision)
 
     value = objective(weights)
     iterations = 0
     while iterations < 100:
         iterations += 1
-        p = 1.0 / (1.0 + np.exp(-(differences @ weights)))
-        gradient = differences.T @ (p - 1.0) + precision * (weights - prior_mean)
-        hessian = (differences.T * (p * (1 - p))) @ differences + np.diag(precision)
-        step = np.linalg.solve(hessian, gradient)
+        gradient, information = gradient_and_information(weights)
+        step = np.linalg.solve(information, gradient)
         size = 1.0
         while size > 1e-6:
             candidate = weights - size * step
@@ -188,10 +194,13 @@ def fit_preferences(
         weights, value = candidate, candidate_value
         if improvement < 1e-9 or np.abs(size * step).max() < 1e-7:
             break
-    p = 1.0 / (1.0 + np.exp(-(differences @ weights)))
-    hessian = (differences.T * (p * (1 - p))) @ differences + np.diag(precision)
-    covariance = np.linalg.inv(hessian)
+    _, information = gradient_and_information(weights)
+    covariance = np.linalg.inv(information)
     return Fit(basis=basis, mean=weights, covariance=covariance, iterations=iterations)
+
+
+def _sigmoid(margins: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * margins))
 
 
 class LearnerError(VoiceJudgeError):
@@ -227,7 +236,7 @@ def learn_acoustic(
         ratio = pattern.support / max(pattern.against, 1)
         if pattern.confidence >= 0.975 and pattern.support >= 3 and ratio >= 2:
             strong.append(pattern)
-        elif pattern.confidence >= 0.84 and pattern.support > pattern.against:
+        elif pattern.confidence >= 0.84 and pattern.support > 0:  # the fit decides the sign
             emerging.append(pattern)
     return PreferencePatterns(
         strong=sorted(strong, key=lambda p: -abs(p.effect)),

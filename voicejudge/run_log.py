@@ -58,7 +58,7 @@ class RunLog:
             job_type=job_type,
             config=config,
             dir=str(folder),
-            reinit="create_new",
+            reinit="finish_previous",
             settings=wandb.Settings(
                 silent=True, save_code=False, disable_git=True, x_disable_stats=True
             ),
