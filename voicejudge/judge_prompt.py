@@ -101,7 +101,11 @@ def _from_ref(uri: str) -> JudgePrompt:
         ref = ObjectRef.parse_uri(uri)
         client = get_weave_client()
         found = client.server.obj_read(
-            {"project_id": client.project_id, "object_id": ref.name, "digest": ref.digest}
+            {
+                "project_id": f"{ref.entity}/{ref.project}",
+                "object_id": ref.name,
+                "digest": ref.digest,
+            }
         ).obj
         value = found.val
         prompt = JudgePrompt(
