@@ -64,6 +64,14 @@ def test_lineage_prints_the_comparisons_behind_the_final_prompt(finished) -> Non
     assert "rater studio" in shown.stdout and shown.stdout.count("call ") >= 8
     tree = json.loads(run("lineage", "--json", final, home=home).stdout)
     assert tree["kind"] == "prompt" and tree["ref"] == final
+    elsewhere = subprocess.run(  # the ref names its project, whatever the default
+        [VOICEJUDGE, "lineage", final],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "VOICEJUDGE_HOME": str(home), "VOICEJUDGE_PROJECT": "other"},
+    )
+    assert elsewhere.returncode == 0 and "rater studio" in elsewhere.stdout
 
 
 def test_replay_with_the_same_models_reproduces_the_prompt_versions(finished) -> None:
@@ -98,6 +106,7 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, args: list[str], message: 
     result = run(*args, home=tmp_path / "home")
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+    assert not list((tmp_path / "home").glob("wandb/wandb/*run-*"))  # no W&B run for a typo
 
 
 def test_demo_prints_the_table_and_where_everything_is(tmp_path: Path) -> None:

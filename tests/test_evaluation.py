@@ -9,6 +9,7 @@ import pytest
 
 from voicejudge.data import load_sample_set
 from voicejudge.evaluation import (
+    EvaluationError,
     HeldOutPair,
     bootstrap_ci,
     bradley_terry_order,
@@ -121,7 +122,19 @@ def test_weave_evaluation_scores_match_the_direct_computation(client, heldout) -
     assert len(predictions) == 15
 
 
+def test_a_judge_failure_names_the_pair_and_the_cause(gemini, heldout) -> None:
+    from tests.fake_gemini import error
+
+    voices, rows = heldout
+    gemini.default = lambda request: error(400, "audio too long for this model")
+    judge = SpeechJudge(prompt=seed_prompt(), model="gemini:gemini-test")
+    with pytest.raises(EvaluationError) as caught:
+        evaluate_judge(judge, voices, rows[:3], listwise=False)
+    message = str(caught.value)
+    assert "failed on 3 of 3 held-out pairs" in message and "audio too long" in message
+
+
 def test_evaluation_needs_labels(client, heldout) -> None:
     voices, _ = heldout
-    with pytest.raises(ValueError, match="no held-out labels"):
+    with pytest.raises(EvaluationError, match="no held-out labels"):
         evaluate_judge(SpeechJudge(prompt=seed_prompt()), voices, [])

@@ -75,6 +75,52 @@ def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, v
     assert sorted(finished_rounds(client, first.run)) == [1, 2, 3]
 
 
+def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
+    client, voices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voicejudge.loop as loop_module
+
+    config = _config(strategy="active")
+    run_rounds(config, 1, client=client, samples=voices)
+    asked = {"round 2": 0}
+    real = loop_module.rank_audio.call
+
+    def crash_after_two(samples, **kwargs):
+        if kwargs.get("round") == 2:
+            asked["round 2"] += 1
+            if asked["round 2"] > 2:
+                raise KeyboardInterrupt  # the process dies after asking two of four
+        return real(samples, **kwargs)
+
+    monkeypatch.setattr(loop_module.rank_audio, "call", crash_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        run_rounds(config, 2, client=client, samples=voices)
+    monkeypatch.undo()
+    resumed = run_rounds(config, 2, client=client, samples=voices)
+    pairs = {
+        frozenset(c.output.sample_ids)
+        for c in client.get_calls(filter={"call_ids": resumed.rounds[1].call_ids})
+    }
+    from voicejudge import Settings, close_tracking, init_tracking
+
+    close_tracking()
+    other = init_tracking(
+        project="uninterrupted", backend="local", settings=Settings(home=client_home(client))
+    )
+    straight = run_rounds(config, 2, client=other, samples=voices)
+    straight_pairs = {
+        frozenset(c.output.sample_ids)
+        for c in other.get_calls(filter={"call_ids": straight.rounds[1].call_ids})
+    }
+    assert pairs == straight_pairs and len(pairs) == 4
+    assert resumed.rounds[1].agreement == straight.rounds[1].agreement
+    close_tracking()
+
+
+def client_home(client) -> Path:
+    return Path(client.server.path).parent
+
+
 def test_lineage_of_the_final_prompt_lists_every_comparison(client, voices) -> None:
     result = run_rounds(_config(strategy="random"), 2, client=client, samples=voices)
     final = result.rounds[-1]
@@ -94,6 +140,12 @@ def test_lineage_of_the_final_prompt_lists_every_comparison(client, voices) -> N
     from_evaluation = lineage(evaluation.id, client)
     assert from_evaluation.children[0].ref == final.prompt_ref
     assert {c["call_id"] for c in comparisons_in(from_evaluation)} == train_calls
+    rewrites = list(
+        client.get_calls(
+            filter={"op_names": [f"weave:///{client.project_id}/op/JudgePromptAnalyzer.rewrite:*"]}
+        )
+    )
+    assert lineage(rewrites[-1].id, client).children[0].ref == final.prompt_ref  # its output
     with pytest.raises(LineageError, match="No call"):
         lineage("not-a-call", client)
 
@@ -126,6 +178,13 @@ def test_replay_with_another_analyzer_reaches_the_same_feedback(gemini, client, 
     assert same == original and same
     parent = next(n for n in tree.walk() if n.kind == "prompt" and n.ref != new_prompt)
     assert parent.ref == source.rounds[0].prompt_ref  # replay starts from round 1's prompt
+    again, _ = replay_config(client, run=replayed.run, from_round=2)  # a replay of the replay
+    assert again.labels_from == source.run and again.prompts_from == replayed.run
+    twice = run_rounds(again, 2, client=client, samples=voices)
+    assert len(_rank_audio_calls(client)) == before
+    assert {
+        c["feedback_id"] for c in comparisons_in(lineage(twice.rounds[0].prompt_ref, client))
+    } == original
 
 
 def test_a_person_answers_in_the_app_while_the_round_waits(client, voices) -> None:

@@ -18,6 +18,7 @@ from voicejudge.loop import (
     RunResult,
     finished_rounds,
     plain_record,
+    prepare_run,
     run_rounds,
     store_location,
 )
@@ -45,19 +46,22 @@ def align(
     progress: Progress | None = None,
 ) -> AlignmentOutcome:
     """Run or continue `rounds` rounds inside a W&B run, then write the curve and report."""
-    samples_note = {"store": store_location(client), **config.model_dump(mode="json")}
+    samples, _, _ = prepare_run(config, client)  # a bad set or source fails before W&B opens
     log = RunLog.start(
         name=f"{job_type}-{config.rater_name}",
         job_type=job_type,
-        config=samples_note,
+        config={"store": store_location(client), **config.model_dump(mode="json")},
         client=client,
+        online=getattr(client.server, "path", None) is None,  # online only beside hosted traces
     )
     try:
-        result = run_rounds(config, rounds, client=client, progress=progress, on_round=log.round)
+        result = run_rounds(
+            config, rounds, client=client, progress=progress, on_round=log.round, samples=samples
+        )
     except BaseException:
         log.abandon()
         raise
-    folder = load_settings().home / "runs" / result.run
+    folder = load_settings().home.resolve() / "runs" / result.run
     curve = plot_curve(result, folder / "alignment-curve.png")
     final = result.rounds[-1].prompt_ref if result.rounds else None
     final_prompt = load_judge_prompt(final) if final else None
@@ -121,7 +125,11 @@ def replay_config(
     if from_round not in done:
         rounds = ", ".join(str(n) for n in sorted(done)) or "none"
         raise LoopError(f"Run {source} has no finished round {from_round} (finished: {rounds}).")
-    updates: dict[str, Any] = {"labels_from": source, "start_round": from_round}
+    updates: dict[str, Any] = {
+        "labels_from": config.labels_from or source,
+        "prompts_from": source if config.labels_from else None,
+        "start_round": from_round,
+    }
     for field, value in (
         ("judge_model", judge_model),
         ("analyzer_model", analyzer_model),

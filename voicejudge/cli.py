@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     lineage.add_argument("ref", help="a weave:/// object or call ref, or a call id")
     lineage.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+    _tracking_options(lineage)
     lineage.set_defaults(run=_lineage)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
@@ -362,20 +363,27 @@ def _demo(args: argparse.Namespace) -> int:
         f"{args.rounds} rounds of {config.pairs_per_round} active pairs, offline.",
         highlight=False,
     )
-    return _run_alignment(config, _at_least(args.rounds, 1, "--rounds"), "demo", None)
+    return _run_alignment(
+        config, _at_least(args.rounds, 1, "--rounds"), "demo", None, backend="local"
+    )
 
 
-def _run_alignment(config: Any, rounds: int, job_type: str, json_out: Path | None) -> int:
+def _run_alignment(
+    config: Any, rounds: int, job_type: str, json_out: Path | None, backend: str = "auto"
+) -> int:
     from voicejudge.alignment import align, rounds_json
     from voicejudge.tracking import init_tracking
 
-    client = init_tracking()
+    client = init_tracking(backend=backend)
     try:
         with out.status("starting") as status:
+            shown: set[str] = set()
 
             def progress(message: str) -> None:
                 status.update(escape(message))
-                if "already done" in message or "asking" in message:
+                lasting = ("already done", "asking", "waiting")
+                if any(word in message for word in lasting) and message not in shown:
+                    shown.add(message)
                     out.print(f"  {escape(message)}", highlight=False)
 
             outcome = align(config, rounds, client=client, job_type=job_type, progress=progress)
@@ -437,7 +445,10 @@ def _lineage(args: argparse.Namespace) -> int:
     from voicejudge.lineage import lineage
     from voicejudge.tracking import init_tracking
 
-    tree = lineage(args.ref, init_tracking())
+    project = args.project
+    if project is None and args.ref.startswith("weave:///"):
+        project = "/".join(args.ref.removeprefix("weave:///").split("/")[:2])  # entity/project
+    tree = lineage(args.ref, init_tracking(project=project, backend=args.backend))
     if args.json:
         _print_json(tree.model_dump(mode="json"))
         return 0

@@ -18,6 +18,7 @@ from scipy.stats import kendalltau
 
 from voicejudge.backends.running import run_sync
 from voicejudge.data import SampleSet
+from voicejudge.errors import VoiceJudgeError
 from voicejudge.judge import LABELS as JUDGE_LABELS
 from voicejudge.judge import JudgeVerdict, SpeechJudge
 from voicejudge.ranking import Comparison
@@ -125,12 +126,37 @@ def kendall_tau(order: Sequence[str], reference: Sequence[str]) -> float:
     return round(float(tau), 4)
 
 
+class EvaluationError(VoiceJudgeError):
+    """The held-out evaluation cannot give a score."""
+
+
+class AgreementSummary(BaseModel):
+    """Agreement with one column of labels."""
+
+    agreement: float
+    kappa: float
+    ci95: tuple[float, float]
+
+
+def agreement_summary(
+    values: Sequence[float], judge: Sequence[str | None], labels: Sequence[str], seed: int
+) -> AgreementSummary:
+    """Mean agreement, kappa and the bootstrap interval: the one computation behind both the
+    Weave scorer's summary and the round's scores."""
+    return AgreementSummary(
+        agreement=round(float(np.mean(values)), 4),
+        kappa=round(cohen_kappa(judge, labels), 4),
+        ci95=bootstrap_ci(values, seed),
+    )
+
+
 class PairJudge(weave.Model):
     """The judge as `weave.Evaluation` calls it: one held-out pair in, a verdict out."""
 
     judge: SpeechJudge
     _samples: SampleSet = PrivateAttr()
     _verdicts: dict[tuple[str, str], JudgeVerdict] = PrivateAttr(default_factory=dict)
+    _errors: dict[tuple[str, str], Exception] = PrivateAttr(default_factory=dict)
 
     def with_samples(self, samples: SampleSet) -> PairJudge:
         self._samples = samples
@@ -141,9 +167,18 @@ class PairJudge(weave.Model):
         """The verdicts given so far, by pair, for tabulating next to the labels."""
         return self._verdicts
 
+    @property
+    def errors(self) -> dict[tuple[str, str], Exception]:
+        """Why the judge failed on a pair (the evaluation records a failed row and goes on)."""
+        return self._errors
+
     @weave.op
     async def predict(self, first: str, second: str) -> JudgeVerdict:
-        verdict = await self.judge.acompare(self._samples.get(first), self._samples.get(second))
+        try:
+            verdict = await self.judge.acompare(self._samples.get(first), self._samples.get(second))
+        except Exception as exc:
+            self._errors[(first, second)] = exc
+            raise
         self._verdicts[(first, second)] = verdict
         return verdict
 
@@ -170,12 +205,17 @@ class AgreementScorer(weave.Scorer):
         rows = [row for row in score_rows if row]
         if not rows:
             return None
-        values = [row["agreement"] for row in rows]
+        summary = agreement_summary(
+            [r["agreement"] for r in rows],
+            [r["judge"] for r in rows],
+            [r["label"] for r in rows],
+            self.seed,
+        )
         return {
-            "agreement": round(float(np.mean(values)), 4),
-            "kappa": round(cohen_kappa([r["judge"] for r in rows], [r["label"] for r in rows]), 4),
-            "ci95_low": bootstrap_ci(values, self.seed)[0],
-            "ci95_high": bootstrap_ci(values, self.seed)[1],
+            "agreement": summary.agreement,
+            "kappa": summary.kappa,
+            "ci95_low": summary.ci95[0],
+            "ci95_high": summary.ci95[1],
             "pairs": len(rows),
         }
 
@@ -217,8 +257,7 @@ def evaluate_judge(
 ) -> HeldOutScores:
     """Run the judge on every held-out pair as a traced `weave.Evaluation` (so hosted Weave
     shows it, with its scorers), then rank the held-out takes listwise for Kendall's tau."""
-    if not pairs:
-        raise ValueError("There are no held-out labels to evaluate against.")
+    _check_labels(pairs)
     evaluation = weave.Evaluation(
         name=name,
         dataset=[pair.model_dump() for pair in pairs],
@@ -230,6 +269,15 @@ def evaluate_judge(
     )
     model = PairJudge(judge=judge).with_samples(samples)
     run_sync(evaluation.evaluate(model))
+    missing = [p for p in pairs if (p.first, p.second) not in model.verdicts]
+    if missing:
+        first = missing[0]
+        cause = model.errors.get((first.first, first.second))
+        raise EvaluationError(
+            f"The judge ({judge.model}) failed on {len(missing)} of {len(pairs)} held-out pairs, "
+            f"first {first.first} vs {first.second}: {cause or 'no verdict'}. "
+            "Fix the cause and re-run the same command: the answers so far are kept."
+        )
     order = _listwise_order(judge, samples, pairs) if listwise else None
     return summarize_verdicts(pairs, model.verdicts, seed=seed, listwise_order=order)
 
@@ -243,6 +291,7 @@ def score_heldout(
     listwise: bool = True,
 ) -> HeldOutScores:
     """The same scores as `evaluate_judge`, without a `weave.Evaluation` around them."""
+    _check_labels(pairs)
     verdicts = {
         (p.first, p.second): judge.compare(samples.get(p.first), samples.get(p.second))
         for p in pairs
@@ -278,6 +327,12 @@ def summarize_verdicts(
         if p.true_choice is not None
     ]
     side = [{d.first: "first", d.second: "second"} for d in decisions]
+    summary = agreement_summary(
+        values,
+        [s.get(d.winner) if d.winner else None for s, d in zip(side, decisions, strict=True)],
+        [s[d.label] for s, d in zip(side, decisions, strict=True)],
+        seed,
+    )
     tau = None
     if listwise_order is not None:
         ids = sorted({i for p in pairs for i in (p.first, p.second)})
@@ -285,19 +340,10 @@ def summarize_verdicts(
         tau = kendall_tau(listwise_order, bradley_terry_order(labels, ids))
     return HeldOutScores(
         pairs=len(pairs),
-        agreement=round(float(np.mean(values)), 4),
+        agreement=summary.agreement,
         agreement_true=round(float(np.mean(truth)), 4) if truth else None,
-        kappa=round(
-            cohen_kappa(
-                [
-                    s.get(d.winner) if d.winner else None
-                    for s, d in zip(side, decisions, strict=True)
-                ],
-                [s[d.label] for s, d in zip(side, decisions, strict=True)],
-            ),
-            4,
-        ),
-        ci95=bootstrap_ci(values, seed),
+        kappa=summary.kappa,
+        ci95=summary.ci95,
         position_consistency=round(float(np.mean([d.position_consistency for d in decisions])), 4),
         undecided=sum(1 for d in decisions if d.winner is None),
         kendall_tau=tau,
@@ -314,6 +360,14 @@ def _listwise_order(
     if len(ids) > len(JUDGE_LABELS):
         return None
     return _mean_order(judge.rank([samples.get(i) for i in ids]))
+
+
+def _check_labels(pairs: Sequence[HeldOutPair]) -> None:
+    if not pairs:
+        raise EvaluationError(
+            "There are no held-out labels to evaluate against: every held-out comparison is "
+            "unanswered or a tie. Rank them (ties teach nothing) and re-run."
+        )
 
 
 def _other(pair: HeldOutPair) -> str:

@@ -3,7 +3,7 @@
 Walks the refs the steps leave in the store: a verdict or evaluation names its judge prompt; a
 prompt version names the version it was rewritten from and the patterns it was rewritten with;
 patterns name the `rank_audio` calls they were learned from; the answers on those calls name
-the rater. Reads raw store records, so it works on any project the store holds.
+the rater. Reads raw store records; object refs are read from the project they name.
 """
 
 from __future__ import annotations
@@ -48,12 +48,13 @@ class _Reader:
 
     def object(self, uri: str) -> tuple[str, int, dict[str, Any]]:
         name, digest = _object_parts(uri)
+        project = uri.removeprefix("weave:///").split("/object/", 1)[0]
         try:
             found = self.client.server.obj_read(
-                {"project_id": self.project_id, "object_id": name, "digest": digest}
+                {"project_id": project, "object_id": name, "digest": digest}
             ).obj
         except Exception:  # the server raises its own not-found types
-            raise LineageError(f"No object {uri} in this project.") from None
+            raise LineageError(f"No object {uri} in this store.") from None
         return name, found.version_index, found.val
 
     def call(self, call_id: str) -> Any:
@@ -109,7 +110,8 @@ class _Reader:
             if key in output
         }
         prompt = output.get("prompt_ref") if isinstance(output.get("prompt_ref"), str) else None
-        prompt = prompt or self.find_prompt(call.inputs, 0)
+        # what a call produced says more than what it was given (a rewrite's new prompt)
+        prompt = prompt or self.find_prompt(call.output, 0) or self.find_prompt(call.inputs, 0)
         if prompt is None:
             raise LineageError(
                 f"Call {call_id} ({op}) names no judge prompt: give a verdict, an evaluation, "

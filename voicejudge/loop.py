@@ -65,6 +65,9 @@ class LoopConfig(BaseModel):
         default=None, description="replay: reuse this run's rankings instead of asking"
     )
     start_round: int = Field(default=1, ge=1, description="replay: the first round re-run")
+    prompts_from: str | None = Field(
+        default=None, description="replay of a replay: the run whose prompts it continues"
+    )
 
     @property
     def rater_name(self) -> str:
@@ -219,30 +222,42 @@ class AlignmentLoop(weave.Model):
         return [existing[frozenset(pair)] for pair in wanted]
 
     def _ensure_train_calls(self, number: int) -> list[str]:
+        """This round's comparisons: the batch chosen from the answers of earlier rounds (so a
+        resumed round chooses what an uninterrupted one would), asking only what is missing."""
         calls = [
             (call_id, output)
             for call_id, output in self._calls(self._label_run())
             if not output.get("heldout")
         ]
-        this_round = [call_id for call_id, output in calls if output.get("round") == number]
+        this_round = {
+            frozenset(output["sample_ids"]): call_id
+            for call_id, output in calls
+            if output.get("round") == number
+        }
         if self.config.labels_from:
             if not this_round:
                 raise LoopError(
                     f"Run {self.config.labels_from} has no comparisons in round {number}."
                 )
-            return this_round
-        missing = self.config.pairs_per_round - len(this_round)
-        if missing <= 0:
-            return this_round
-        asked = [tuple(output["sample_ids"][:2]) for _, output in calls]
-        pairs = self._choose_pairs(number, missing, asked)
-        if not pairs:
+            return list(this_round.values())
+        earlier = [
+            tuple(output["sample_ids"][:2])
+            for _, output in calls
+            if (output.get("round") or 0) < number
+        ]
+        chosen = self._choose_pairs(number, self.config.pairs_per_round, earlier)
+        missing = [pair for pair in chosen if frozenset(pair) not in this_round]
+        if not chosen and not this_round:
             raise LoopError(
                 f"Every pair of the {len(self._pool)} ranking takes has been asked; "
                 "use fewer rounds or pairs per round, or a larger set."
             )
-        self._say(f"round {number}: asking {len(pairs)} comparisons ({self.config.strategy})")
-        return this_round + [self._ask(pair, round_number=number) for pair in pairs]
+        if missing:
+            self._say(f"round {number}: asking {len(missing)} comparisons ({self.config.strategy})")
+        for pair in missing:
+            this_round[frozenset(pair)] = self._ask(pair, round_number=number)
+        ordered = [this_round[frozenset(pair)] for pair in chosen]
+        return ordered + [c for c in this_round.values() if c not in ordered]
 
     def _choose_pairs(self, number: int, count: int, asked: list[Pair]) -> list[Pair]:
         fit = features = None
@@ -282,8 +297,7 @@ class AlignmentLoop(weave.Model):
             if not waiting:
                 return
             if self._rater is not None:
-                for call_id in waiting:
-                    self._rater.answer(call_id, self._client)
+                self._rater.answer_pending(self._client, waiting)
                 continue
             self._say(
                 f"round {number}: waiting for {len(waiting)} of {len(call_ids)} rankings "
@@ -362,6 +376,35 @@ def finished_rounds(client: Any, run: str) -> dict[int, RoundResult]:
     return found
 
 
+def prepare_run(
+    config: LoopConfig, client: Any, samples: SampleSet | None = None
+) -> tuple[SampleSet, str, JudgePrompt]:
+    """Check that the run can start: its samples, its name and the prompt it starts from."""
+    samples = samples or load_sample_set(config.sample_set)
+    if len(samples) < config.heldout + 2:
+        raise LoopError(
+            f"The set has {len(samples)} takes: too few to keep {config.heldout} for evaluation "
+            "and still rank pairs; lower --heldout."
+        )
+    return samples, config.run_id(samples.ids), _start_prompt(config, client)
+
+
+def _start_prompt(config: LoopConfig, client: Any) -> JudgePrompt:
+    """The seed prompt; for a replay from round R, the prompt its source had after R-1."""
+    if not config.labels_from or config.start_round == 1:
+        return publish_judge_prompt(load_judge_prompt(None))
+    before = config.start_round - 1
+    for source in (config.prompts_from, config.labels_from):
+        if source is None:
+            continue
+        done = finished_rounds(client, source)
+        if before in done and done[before].prompt_ref:
+            return load_judge_prompt(done[before].prompt_ref)
+    raise LoopError(
+        f"Run {config.prompts_from or config.labels_from} has no finished round {before}."
+    )
+
+
 def run_rounds(
     config: LoopConfig,
     rounds: int,
@@ -376,32 +419,19 @@ def run_rounds(
     rater, the store is checked for their answers every `poll_s` seconds."""
     if rounds < 1:
         raise LoopError("Run at least one round.")
-    samples = samples or load_sample_set(config.sample_set)
-    if len(samples) < config.heldout + 2:
-        raise LoopError(
-            f"The set has {len(samples)} takes: too few to keep {config.heldout} for evaluation "
-            "and still rank pairs; lower --heldout."
-        )
+    samples, run, prompt = prepare_run(config, client, samples)
     say = progress or (lambda message: None)
-    run = config.run_id(samples.ids)
-    start = load_judge_prompt(None)
     loop = AlignmentLoop(
         run=run,
         config=config,
-        learner=PreferenceLearner(model=config.learner_model, prior=start.criteria),
+        learner=PreferenceLearner(
+            model=config.learner_model, prior=load_judge_prompt(None).criteria
+        ),
         analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
         poll_s=poll_s,
     )
     loop.attach(samples, client, say)
     done = finished_rounds(client, run)
-    prompt = publish_judge_prompt(start)
-    if config.labels_from and config.start_round > 1:
-        source = finished_rounds(client, config.labels_from)
-        if config.start_round - 1 not in source:
-            raise LoopError(
-                f"Run {config.labels_from} has no finished round {config.start_round - 1}."
-            )
-        prompt = _prompt_at(source[config.start_round - 1].prompt_ref)
     results: list[RoundResult] = []
     for number in range(config.start_round, rounds + 1):
         if number in done:
@@ -413,14 +443,8 @@ def run_rounds(
         if on_round is not None:
             on_round(result)
         if result.prompt_ref is not None:
-            prompt = _prompt_at(result.prompt_ref)
+            prompt = load_judge_prompt(result.prompt_ref)  # carries its ref: the next parent
     return RunResult(run=run, rater=config.rater_name, rounds=results, store=store_location(client))
-
-
-def _prompt_at(uri: str) -> JudgePrompt:
-    """The prompt version behind `uri`, carrying its ref, so the next rewrite records it as
-    the parent."""
-    return load_judge_prompt(uri)
 
 
 def store_location(client: Any) -> str:

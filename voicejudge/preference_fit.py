@@ -30,6 +30,10 @@ LINEAR_PRECISION = 1.0
 # People slip: one answer in twenty is taken to be a coin flip, so a single slip on an obvious
 # pair cannot drag the weights the way it does under a plain logistic likelihood.
 LAPSE_RATE = 0.05
+# How sure the fit must be of an effect's sign to state it as a strong or an emerging pattern
+# (marginal support counts confound correlated features, so the fit's sign decides).
+STRONG_CONFIDENCE = 0.975
+EMERGING_CONFIDENCE = 0.84
 SQUARE_PRECISION = 1000.0
 GATE_PRECISION = 3.0
 
@@ -234,9 +238,9 @@ def learn_acoustic(
     strong, emerging = [], []
     for pattern in _candidate_patterns(fit, comparisons, z, raw):
         ratio = pattern.support / max(pattern.against, 1)
-        if pattern.confidence >= 0.975 and pattern.support >= 3 and ratio >= 2:
+        if pattern.confidence >= STRONG_CONFIDENCE and pattern.support >= 3 and ratio >= 2:
             strong.append(pattern)
-        elif pattern.confidence >= 0.84 and pattern.support > 0:  # the fit decides the sign
+        elif pattern.confidence >= EMERGING_CONFIDENCE and pattern.support > 0:
             emerging.append(pattern)
     return PreferencePatterns(
         strong=sorted(strong, key=lambda p: -abs(p.effect)),

@@ -2,7 +2,7 @@
 labels, the alignment curve and the prompt versions.
 
 Offline (the default) the run is written under `$VOICEJUDGE_HOME/wandb` for a later `wandb
-sync`; with a W&B key it goes online to the same project as the traces. While it is open,
+sync`; beside hosted traces (a W&B key) it goes online to the traces' project. While it is open,
 every traced call records the run's id, so Weave and the run link to each other.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 
 from voicejudge.loop import RoundResult
 from voicejudge.settings import load_settings
-from voicejudge.tracking import resolve_backend
 
 DECISION_COLUMNS = [
     "round",
@@ -38,9 +37,10 @@ class RunLog:
         self._decisions: list[list[Any]] = []
 
     @classmethod
-    def start(cls, name: str, job_type: str, config: dict[str, Any], client: Any) -> RunLog:
-        """Open the run: online only when traces go to hosted W&B, offline otherwise."""
-        online = resolve_backend("auto").name == "wandb"
+    def start(
+        cls, name: str, job_type: str, config: dict[str, Any], client: Any, online: bool
+    ) -> RunLog:
+        """Open the run: online beside hosted traces, offline otherwise."""
         if not online and os.environ.get("WANDB_MODE") not in ("offline", "disabled", "dryrun"):
             os.environ["WANDB_MODE"] = "offline"
         folder = load_settings().home / "wandb"
@@ -113,8 +113,8 @@ class RunLog:
             folder = Path(self.run.dir) / "prompt-versions"
             folder.mkdir(parents=True, exist_ok=True)
             artifact = wandb.Artifact(f"judge-prompts-{self.run.id}", type="judge-prompt")
-            for index, prompt in enumerate(prompts):
-                path = folder / f"round-{index:02d}.json"
+            for prompt in prompts:
+                path = folder / f"round-{prompt['round']:02d}.json"
                 path.write_text(json.dumps(prompt, indent=2), encoding="utf-8")
                 artifact.add_file(str(path))
             if report is not None and report.exists():
@@ -129,7 +129,7 @@ class RunLog:
     def location(self) -> str:
         """The run's URL when online, else its local folder."""
         if self.run.settings.mode == "offline" or not getattr(self.run, "url", None):
-            return str(Path(self.run.dir).parent)
+            return str(Path(self.run.dir).parent.resolve())
         return str(self.run.url)
 
     def abandon(self) -> None:
