@@ -27,6 +27,9 @@ INFORMATIVE_Z = 0.25
 # Prior precisions: weak on linear effects so 16-64 comparisons can move them; very strong on
 # squares (z² reaches 16) so an ideal point is only claimed when the data insist.
 LINEAR_PRECISION = 1.0
+# The rubric's own linear effects get a wider prior: it is a guess about this listener, and a
+# few dozen rankings that contradict it should be able to overturn it.
+RUBRIC_LINEAR_PRECISION = 0.5
 # People slip: one answer in twenty is taken to be a coin flip, so a single slip on an obvious
 # pair cannot drag the weights the way it does under a plain logistic likelihood.
 LAPSE_RATE = 0.05
@@ -63,6 +66,7 @@ class Basis:
 
     features: tuple[str, ...]
     gates: tuple[Gate, ...]
+    rubric_features: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
@@ -109,7 +113,12 @@ class Basis:
         n = len(self.features)
         return np.concatenate(
             [
-                np.full(n, LINEAR_PRECISION),
+                np.array(
+                    [
+                        RUBRIC_LINEAR_PRECISION if f in self.rubric_features else LINEAR_PRECISION
+                        for f in self.features
+                    ]
+                ),
                 np.full(n, SQUARE_PRECISION),
                 np.full(len(self.gates), GATE_PRECISION),
             ]
@@ -143,7 +152,7 @@ def basis_for(criteria: Sequence[Criterion]) -> Basis:
             gate = Gate(criterion.feature, criterion.threshold, criterion.below)
             if gate not in gates:
                 gates.append(gate)
-    return Basis(features=features, gates=tuple(gates))
+    return Basis(features=features, gates=tuple(gates), rubric_features=frozenset(used))
 
 
 @dataclass(frozen=True)
