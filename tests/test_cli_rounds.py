@@ -64,6 +64,15 @@ def test_lineage_prints_the_comparisons_behind_the_final_prompt(finished) -> Non
     assert "rater studio" in shown.stdout and shown.stdout.count("call ") >= 8
     tree = json.loads(run("lineage", "--json", final, home=home).stdout)
     assert tree["kind"] == "prompt" and tree["ref"] == final
+    narrow = subprocess.run(  # an 80-column terminal wraps lines but keeps call ids whole
+        [VOICEJUDGE, "lineage", final],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "VOICEJUDGE_HOME": str(home), "COLUMNS": "80"},
+    ).stdout
+    calls = {node["details"]["call_id"] for node in _walk(tree) if node["kind"] == "comparison"}
+    assert len(calls) == 8 and all(call_id in narrow for call_id in calls)
     elsewhere = subprocess.run(  # the ref names its project, whatever the default
         [VOICEJUDGE, "lineage", final],
         capture_output=True,
@@ -72,6 +81,12 @@ def test_lineage_prints_the_comparisons_behind_the_final_prompt(finished) -> Non
         env={**os.environ, "VOICEJUDGE_HOME": str(home), "VOICEJUDGE_PROJECT": "other"},
     )
     assert elsewhere.returncode == 0 and "rater studio" in elsewhere.stdout
+
+
+def _walk(node: dict):
+    yield node
+    for child in node["children"]:
+        yield from _walk(child)
 
 
 def test_replay_with_the_same_models_reproduces_the_prompt_versions(finished) -> None:

@@ -440,6 +440,7 @@ def _print_rounds(rounds: list[Any]) -> None:
 
 
 def _lineage(args: argparse.Namespace) -> int:
+    from rich.text import Text
     from rich.tree import Tree
 
     from voicejudge.lineage import lineage
@@ -453,13 +454,16 @@ def _lineage(args: argparse.Namespace) -> int:
         _print_json(tree.model_dump(mode="json"))
         return 0
 
+    def label(text: str) -> Text:
+        return Text(text, overflow="fold")  # wrap, never crop: call ids must stay whole
+
     def add(branch: Any, node: Any) -> None:
         for child in node.children:
-            add(branch.add(escape(child.label), highlight=False), child)
+            add(branch.add(label(child.label), highlight=False), child)
 
-    root = Tree(escape(tree.label), highlight=False)
+    root = Tree(label(tree.label), highlight=False)
     add(root, tree)
-    out.print(root, soft_wrap=True)
+    out.print(root)
     return 0
 
 
