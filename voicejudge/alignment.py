@@ -25,6 +25,7 @@ from voicejudge.loop import (
 from voicejudge.report import plot_curve, round_rows, write_report
 from voicejudge.run_log import RunLog
 from voicejudge.settings import load_settings
+from voicejudge.tracking import op_calls
 
 
 class AlignmentOutcome(BaseModel):
@@ -141,16 +142,7 @@ def replay_config(
 
 
 def _source_run(client: Any, run: str | None) -> tuple[str, LoopConfig]:
-    client.flush()
-    op = f"weave:///{client.project_id}/op/{ROUND_OP}:*"
-    calls = client.server.calls_query_stream(
-        {
-            "project_id": client.project_id,
-            "filter": {"op_names": [op]},
-            "sort_by": [{"field": "started_at", "direction": "desc"}],
-        }
-    )
-    for call in calls:
+    for call in op_calls(client, ROUND_OP, newest_first=True):
         output = call.output if isinstance(call.output, dict) else None
         if output is None or (run is not None and output.get("run") != run):
             continue

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import weave
@@ -38,7 +38,7 @@ from voicejudge.ranking import (
 )
 from voicejudge.raters import RaterProfile, SimulatedRater
 from voicejudge.settings import load_settings
-from voicejudge.tracking import ref_uri
+from voicejudge.tracking import op_calls, ref_uri
 
 LoopStrategy = Literal["sequential", "random", "active"]
 HUMAN = "human"
@@ -160,21 +160,14 @@ class AlignmentLoop(weave.Model):
             judge, self._samples, rows, name=f"heldout-{self.run}", seed=self.config.seed
         )
         return RoundResult(
+            **scores.model_dump(exclude={"pairs"}),
             run=self.run,
             round=number,
             labels=len(comparisons),
-            agreement=scores.agreement,
-            agreement_true=scores.agreement_true,
-            kappa=scores.kappa,
-            ci95=scores.ci95,
-            position_consistency=scores.position_consistency,
-            kendall_tau=scores.kendall_tau,
-            undecided=scores.undecided,
             heldout_pairs=scores.pairs,
             prompt_ref=ref_uri(new_prompt),
             patterns_ref=ref_uri(patterns),
             call_ids=train_calls,
-            decisions=scores.decisions,
         )
 
     def _say(self, message: str) -> None:
@@ -188,18 +181,9 @@ class AlignmentLoop(weave.Model):
 
     def _calls(self, run: str) -> list[tuple[str, dict[str, Any]]]:
         """This run's `rank_audio` calls, oldest first, with what each asked."""
-        self._client.flush()
-        op = f"weave:///{self._client.project_id}/op/rank_audio:*"
-        calls = self._client.server.calls_query_stream(
-            {
-                "project_id": self._client.project_id,
-                "filter": {"op_names": [op]},
-                "sort_by": [{"field": "started_at", "direction": "asc"}],
-            }
-        )
         return [
             (call.id, call.output)
-            for call in calls
+            for call in op_calls(self._client, "rank_audio")
             if call.exception is None
             and isinstance(call.output, dict)
             and call.output.get("run") == run
@@ -323,11 +307,22 @@ class AlignmentLoop(weave.Model):
         return recorded.feedback.source == HUMAN
 
     def _train_comparisons(self, through_round: int) -> list[Comparison]:
-        calls = [
+        return self._comparisons(
             call_id
             for call_id, output in self._calls(self._label_run())
             if not output.get("heldout") and 1 <= (output.get("round") or 0) <= through_round
-        ]
+        )
+
+    def _heldout_rows(self) -> list[HeldOutPair]:
+        comparisons = self._comparisons(
+            call_id for call_id, output in self._calls(self._label_run()) if output.get("heldout")
+        )
+        truth = self._rater.true_choice if self._rater is not None else None
+        return heldout_pairs(comparisons, truth)
+
+    def _comparisons(self, call_ids: Iterable[str]) -> list[Comparison]:
+        """The pairs this run's answers to these calls imply, in call order."""
+        calls = list(call_ids)
         answers = self._answers(calls)
         return [
             comparison
@@ -335,20 +330,6 @@ class AlignmentLoop(weave.Model):
             if call_id in answers
             for comparison in comparisons_from(answers[call_id].feedback, call_id)
         ]
-
-    def _heldout_rows(self) -> list[HeldOutPair]:
-        calls = [
-            call_id for call_id, output in self._calls(self._label_run()) if output.get("heldout")
-        ]
-        answers = self._answers(calls)
-        comparisons = [
-            c
-            for call_id in calls
-            if call_id in answers
-            for c in comparisons_from(answers[call_id].feedback, call_id)
-        ]
-        truth = self._rater.true_choice if self._rater is not None else None
-        return heldout_pairs(comparisons, truth)
 
     def _feature(self, sample_id: str) -> Features:
         if sample_id not in self._features:
@@ -359,17 +340,8 @@ class AlignmentLoop(weave.Model):
 
 def finished_rounds(client: Any, run: str) -> dict[int, RoundResult]:
     """The rounds of `run` that completed, by number (the latest result of each)."""
-    client.flush()
-    op = f"weave:///{client.project_id}/op/{ROUND_OP}:*"
-    calls = client.server.calls_query_stream(
-        {
-            "project_id": client.project_id,
-            "filter": {"op_names": [op]},
-            "sort_by": [{"field": "started_at", "direction": "asc"}],
-        }
-    )
     found: dict[int, RoundResult] = {}
-    for call in calls:
+    for call in op_calls(client, ROUND_OP):
         output = call.output
         if call.exception is None and isinstance(output, dict) and output.get("run") == run:
             found[int(output["round"])] = RoundResult.model_validate(plain_record(output))

@@ -206,10 +206,9 @@ def pending_calls(client: Any = None, rater: str | None = None) -> list[str]:
     answered = {
         r.call_id for r in read_rankings(client) if rater is None or r.feedback.rater == rater
     }
-    op = f"weave:///{client.project_id}/op/rank_audio:*"
-    calls = client.server.calls_query_stream(
-        {"project_id": client.project_id, "filter": {"op_names": [op]}}
-    )
+    from voicejudge.tracking import op_calls
+
+    calls = op_calls(client, "rank_audio")
     return [c.id for c in calls if c.exception is None and c.id not in answered]
 
 

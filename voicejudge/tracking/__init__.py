@@ -23,6 +23,7 @@ __all__ = [
     "close_tracking",
     "init_tracking",
     "local_server",
+    "op_calls",
     "read_ref",
     "ref_uri",
     "resolve_backend",
@@ -101,6 +102,22 @@ def read_ref(uri: str) -> Any:
     import weave
 
     return weave.ref(uri).get()
+
+
+def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]:
+    """Every stored call of one op in the client's project, by start time (raw records)."""
+    client.flush()
+    return list(
+        client.server.calls_query_stream(
+            {
+                "project_id": client.project_id,
+                "filter": {"op_names": [f"weave:///{client.project_id}/op/{op_name}:*"]},
+                "sort_by": [
+                    {"field": "started_at", "direction": "desc" if newest_first else "asc"}
+                ],
+            }
+        )
+    )
 
 
 def ref_uri(obj: Any) -> str | None:
