@@ -41,7 +41,8 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app, url = launch(desk, port=port)
+    app = launch(desk, port=port)
+    url = app.url
     reader = LocalTraceServer(client.server.path)
     latencies: list[float] = []
     lock = threading.Lock()

@@ -46,7 +46,7 @@ def test_stereo_is_mixed_down_and_rates_are_kept(tmp_path: Path) -> None:
     assert load_audio(files["narrowband_8k"]).sample_rate == 8000
 
 
-def test_clip_converts_to_wav_weave_audio_and_a_path(tmp_path: Path) -> None:
+def test_clip_converts_to_wav_and_weave_audio(tmp_path: Path) -> None:
     clip = load_audio(good_files(tmp_path)["flac"])
     wav = clip.to_wav_bytes()
     again, rate = sf.read(io.BytesIO(wav), dtype="float32")
@@ -54,10 +54,23 @@ def test_clip_converts_to_wav_weave_audio_and_a_path(tmp_path: Path) -> None:
     assert np.array_equal(again, clip.samples)
     audio = clip.to_weave()
     assert audio.format == "wav" and audio.data == wav
-    assert clip.file_path(tmp_path / "cache") == clip.source
-    from_bytes = load_audio(wav, clip_id="take")
-    written = from_bytes.file_path(tmp_path / "cache")
-    assert written.read_bytes() == wav and written.parent == tmp_path / "cache"
+
+
+def test_a_blind_copy_keeps_the_sound_and_drops_names_and_tags(tmp_path: Path) -> None:
+    from voicejudge.audio.clip import anonymous_wav
+
+    stereo = np.stack([np.sin(np.arange(24000) / 9.0), np.cos(np.arange(24000) / 7.0)], axis=1)
+    tagged = tmp_path / "voice-007-wild.flac"
+    with sf.SoundFile(tagged, "w", 48000, 2, subtype="PCM_24", format="FLAC") as out:
+        out.title = "voice-007 gravel take"
+        out.write(0.5 * stereo)
+    blind = anonymous_wav(tagged.read_bytes())
+    assert b"voice-007" not in blind and b"gravel" not in blind
+    again, rate = sf.read(io.BytesIO(blind), dtype="float64")
+    info = sf.info(io.BytesIO(blind))
+    assert (rate, info.channels, info.subtype) == (48000, 2, "PCM_24")
+    original, _ = sf.read(tagged, dtype="float64")
+    assert np.max(np.abs(again - original)) < 1e-6
 
 
 def test_bad_inputs_raise_clear_errors(tmp_path: Path) -> None:

@@ -115,5 +115,14 @@ def test_empty_store_says_so() -> None:
 def test_doctor_passes_offline() -> None:
     result = run_cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "embedded store" in result.stdout
-    assert "read back" in result.stdout
+    assert "embedded store" in result.stdout and "none yet" in result.stdout
+
+
+def test_doctor_checks_the_real_store(client) -> None:
+    _populate(client)
+    client.flush()
+    result = run_cli("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "quick_check passed" in text and "schema v" in text
+    assert "local/contract: 3 calls, " in text

@@ -10,8 +10,14 @@ from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.judge import SpeechJudge
 from voicejudge.judge_prompt import seed_prompt
+from voicejudge.ranking import comparison_request
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_ids(client, assignment) -> dict[str, str]:
+    """Label -> sample id, read from the store: the assignment itself never says."""
+    return comparison_request(client, assignment.call_id).labels
 
 
 def test_a_judge_picks_pairs_and_reports_agreement(client) -> None:
@@ -22,14 +28,14 @@ def test_a_judge_picks_pairs_and_reports_agreement(client) -> None:
     for turn in range(4):
         assignment = desk.next_assignment("ann")
         assert assignment is not None and len(assignment.takes) == 2
-        a, b = (take.sample_id for take in assignment.takes)
+        a, b = sample_ids(client, assignment).values()
         verdict = judge.compare(subset.get(a), subset.get(b))
         # Answer like the judge on even turns and against it on odd ones.
         winner = verdict.winner or a
         loser = b if winner == a else a
         if turn % 2:
             winner, loser = loser, winner
-        labels = {take.sample_id: take.label for take in assignment.takes}
+        labels = {sample: label for label, sample in sample_ids(client, assignment).items()}
         desk.submit("ann", assignment.call_id, [labels[winner], labels[loser]])
     progress = desk.progress("ann")
     assert progress.total == 4
@@ -44,7 +50,7 @@ def test_every_pair_once_then_nothing_left(client) -> None:
     desk = RankingDesk(trio, client=client)
     seen = []
     while (assignment := desk.next_assignment("ann")) is not None:
-        ids = sorted(take.sample_id for take in assignment.takes)
+        ids = sorted(sample_ids(client, assignment).values())
         seen.append(tuple(ids))
         desk.submit("ann", assignment.call_id, ["A", "B"])
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 3
@@ -73,7 +79,7 @@ def test_skipping_moves_on_to_another_pair(client) -> None:
     first = desk.next_assignment("ann")
     desk.skip("ann", first.call_id)
     second = desk.next_assignment("ann")
-    assert {t.sample_id for t in second.takes} != {t.sample_id for t in first.takes}
+    assert set(sample_ids(client, second).values()) != set(sample_ids(client, first).values())
 
 
 def test_rankings_of_another_set_and_short_orders(client) -> None:
@@ -86,7 +92,7 @@ def test_rankings_of_another_set_and_short_orders(client) -> None:
     subset = SampleSet(name="voices", samples=voices.samples[:4])
     desk = RankingDesk(subset, client=client, judge=SpeechJudge(prompt=seed_prompt()))
     assignment = desk.next_assignment("ann")
-    assert {t.sample_id for t in assignment.takes} <= set(subset.ids)
+    assert set(sample_ids(client, assignment).values()) <= set(subset.ids)
     assert desk.progress("ann").total == 0, "rankings of other sets are not this set's"
     with pytest.raises(RankingError, match="exactly once"):
         desk.submit("ann", assignment.call_id, ["A"])

@@ -38,13 +38,19 @@ def test_play_pick_with_a_key_and_submit_with_enter(client, tmp_path: Path) -> N
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app, url = launch(desk, port=port, rater="ann", brief="A man in his late 50s.")
+    app = launch(desk, port=port, rater="ann", brief="A man in his late 50s.")
+    url = app.url
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
             page.goto(url)
             page.wait_for_selector("#take-A button[aria-label='Play']", timeout=30_000)
+            seen = "\n".join([*requested, page.content()])
+            assert "/gradio_api/file=" in page.content(), "the takes are on the page"
+            assert [i for i in voices.ids if i in seen] == [], "no URL or markup names a take"
             page.click("#take-A button[aria-label='Play']")
             page.wait_for_timeout(700)
             page.keyboard.press("b")

@@ -95,15 +95,27 @@ def test_submitted_rankings_read_back_from_another_client(client, voices) -> Non
     assert spec.name == "voicejudge.ranking" and "ranking" in spec.field_schema["properties"]
 
 
-def test_one_answer_per_rater_per_comparison(client, voices) -> None:
+def test_one_current_answer_per_rater_and_a_replaced_one_stays_readable(client, voices) -> None:
     call_id = _ask(voices, 6, 7)
-    submit_ranking(call_id, RankingFeedback(ranking=["voice-006", "voice-007"], rater="ann"))
-    submit_ranking(call_id, RankingFeedback(ranking=["voice-007", "voice-006"], rater="ann"))
+    first = submit_ranking(
+        call_id, RankingFeedback(ranking=["voice-006", "voice-007"], rater="ann")
+    )
+    again = submit_ranking(
+        call_id, RankingFeedback(ranking=["voice-006", "voice-007"], rater="ann")
+    )
+    assert again == first, "the same answer twice stores nothing new"
+    second = submit_ranking(
+        call_id, RankingFeedback(ranking=["voice-007", "voice-006"], rater="ann")
+    )
     submit_ranking(call_id, RankingFeedback(ranking=["voice-006", "voice-007"], rater="bob"))
-    rankings = read_rankings(_reopened(client))
+    reader = _reopened(client)
+    rankings = read_rankings(reader)
     by_rater = {r.feedback.rater: r.feedback.ranking for r in rankings if r.call_id == call_id}
     assert by_rater == {"ann": ["voice-007", "voice-006"], "bob": ["voice-006", "voice-007"]}
-    assert len(client.get_call(call_id).feedback) == 2
+    history = {r.feedback_id: r.feedback for r in read_rankings(reader, include_replaced=True)}
+    assert history[first].ranking == ["voice-006", "voice-007"] and history[first].rater == "ann"
+    assert history[second].replaces == first
+    assert len(client.get_call(call_id).feedback) == 3
 
 
 def test_pending_calls_per_rater(client, voices) -> None:

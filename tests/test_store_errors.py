@@ -115,6 +115,6 @@ def test_a_version_1_store_is_migrated_and_keeps_its_files(tmp_path: Path) -> No
         )
         conn.execute("INSERT INTO files VALUES ('f-digest', X'41424344')")
     server = LocalTraceServer(path)
-    assert server.store.schema_version == SCHEMA_VERSION == 2
+    assert server.store.schema_version == SCHEMA_VERSION == 3
     content = server.file_content_read({"project_id": "e/p", "digest": "f-digest"}).content
     assert content == b"ABCD"

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from voicejudge.data import SampleSet
 from voicejudge.judge_prompt import load_judge_prompt
 from voicejudge.loop import (
     ROUND_OP,
@@ -16,9 +17,9 @@ from voicejudge.loop import (
     LoopError,
     Progress,
     RunResult,
+    check_run,
     finished_rounds,
     plain_record,
-    prepare_run,
     run_rounds,
     store_location,
 )
@@ -45,9 +46,10 @@ def align(
     client: Any,
     job_type: str = "rounds",
     progress: Progress | None = None,
+    samples: SampleSet | None = None,
 ) -> AlignmentOutcome:
     """Run or continue `rounds` rounds inside a W&B run, then write the curve and report."""
-    samples, _, _ = prepare_run(config, client)  # a bad set or source fails before W&B opens
+    samples = check_run(config, rounds, samples)  # bad input fails before anything is written
     log = RunLog.start(
         name=f"{job_type}-{config.rater_name}",
         job_type=job_type,

@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from voicejudge.errors import ConfigError, VoiceJudgeError
+from voicejudge.errors import ConfigError, VoiceJudgeError, validation_problems
+from voicejudge.terminal import printable, printable_data
 
 out = Console()
 err = Console(stderr=True)
@@ -29,11 +31,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except VoiceJudgeError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        _error(str(exc))
+        return 1
+    except ValidationError as exc:
+        _error(f"invalid input: {validation_problems(exc)}")
+        return 1
+    except OSError as exc:  # a file the user named cannot be read or written
+        _error(f"{exc.filename or 'file'}: {exc.strerror or exc}")
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    finally:
+        tracking = sys.modules.get("voicejudge.tracking")
+        if tracking is not None:
+            tracking.close_tracking()  # merges the store's log: traces.db alone is complete
+
+
+def _error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {safe(message)}", highlight=False)
+
+
+def safe(text: object) -> str:
+    """Stored or user-given text for rich: control characters shown, markup inert."""
+    return escape(printable(str(text)))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,8 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands")
 
-    doctor = commands.add_parser("doctor", help="check this machine and show where traces go")
+    doctor = commands.add_parser(
+        "doctor", help="check this machine, where traces go, and the trace store itself"
+    )
     doctor.set_defaults(run=_doctor)
+
+    backup = commands.add_parser(
+        "backup", help="copy the trace store, complete and consistent, even while it is in use"
+    )
+    backup.add_argument("target", type=Path, metavar="FILE", help="the copy (or a folder for it)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(run=_backup)
 
     analyze = commands.add_parser("analyze", help="acoustic features and quality of audio files")
     analyze.add_argument("files", nargs="+", metavar="FILE", help="WAV, FLAC or OGG files")
@@ -65,12 +95,31 @@ def _parser() -> argparse.ArgumentParser:
     rank.add_argument("--rater", default="", help="your name (can also be typed in the app)")
     rank.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     rank.add_argument("--port", type=int, help="port (default: the first free one from 7860)")
-    rank.add_argument("--auth", help="USER:PASS, required for any other host or --share")
+    rank.add_argument(
+        "--auth-file",
+        type=Path,
+        metavar="FILE",
+        help="logins, one USER:PASS per line; raters then rank as themselves "
+        "(also read: the VOICEJUDGE_AUTH variable)",
+    )
+    rank.add_argument(
+        "--auth",
+        action="append",
+        default=[],
+        metavar="USER:PASS",
+        help="a login (repeatable); other users can see it in the process list, "
+        "so prefer --auth-file",
+    )
     rank.add_argument("--share", action="store_true", help="also open a public Gradio link")
     rank.add_argument("--takes", type=int, default=2, choices=[2, 3, 4], help="takes per page")
     rank.add_argument("--judge", help="model whose agreement is shown and who picks pairs")
     rank.add_argument("--brief", type=Path, help="character brief (Markdown file)")
-    rank.add_argument("--image", type=Path, help="a picture of the character")
+    rank.add_argument("--image", type=Path, help="a picture of the character (PNG, JPEG, ...)")
+    rank.add_argument(
+        "--show-instructions",
+        action="store_true",
+        help="show each take's intended delivery (then it is no longer a blind test)",
+    )
     rank.set_defaults(run=_rank)
 
     rounds = commands.add_parser(
@@ -161,16 +210,41 @@ def _doctor(args: argparse.Namespace) -> int:
     from voicejudge.settings import load_settings
 
     results = run_checks(load_settings())
-    marks = {"ok": "[green]ok[/]", "info": "[cyan]--[/]", "fail": "[bold red]FAIL[/]"}
+    marks = {
+        "ok": "[green]ok[/]",
+        "info": "[cyan]--[/]",
+        "warn": "[yellow]warn[/]",
+        "fail": "[bold red]FAIL[/]",
+    }
     table = Table(show_header=False, box=None, pad_edge=False)
     for result in results:
-        table.add_row(marks[result.status], result.name, escape(result.detail))
+        table.add_row(marks[result.status], result.name, safe(result.detail))
     out.print(table)
     failed = [r.name for r in results if r.status == "fail"]
     if failed:
         err.print(f"[bold red]{len(failed)} check(s) failed:[/] {', '.join(failed)}")
         return 1
-    out.print("All checks passed.")
+    warned = [r.name for r in results if r.status == "warn"]
+    out.print("All checks passed" + (f" ({len(warned)} warning(s))." if warned else "."))
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from voicejudge.settings import load_settings
+    from voicejudge.tracking import local_server
+
+    target = args.target
+    if target.is_dir():
+        target = target / "traces.db"
+    if target.exists() and not args.force:
+        raise ConfigError(f"{target} exists: choose another name, or add --force to replace it.")
+    if not target.parent.is_dir():
+        raise ConfigError(f"{target.parent}: no such folder.")
+    source = load_settings().store_path.expanduser().resolve()
+    if not source.is_file():
+        raise ConfigError(f"There is no trace store at {source} to back up.")
+    local_server(source).backup(target)
+    out.print(f"Backed up {safe(source)} to {safe(target)}", highlight=False, soft_wrap=True)
     return 0
 
 
@@ -191,7 +265,7 @@ def _analyze(args: argparse.Namespace) -> int:
     else:
         _print_analysis(results)
     for failure in failures if not args.json else []:
-        err.print(f"[bold red]error:[/] {escape(failure.error)}", highlight=False)
+        err.print(f"[bold red]error:[/] {safe(failure.error)}", highlight=False)
     return 1 if failures else 0
 
 
@@ -228,7 +302,7 @@ def _print_analysis(results: list[Any]) -> None:
     for report in reports:
         f, q = report.features, report.quality
         table.add_row(
-            escape(Path(report.file).name),
+            safe(Path(report.file).name),
             f"{f.duration_s:.1f}",
             _maybe(f.f0_median_hz, "{:.0f}"),
             f"{f.syll_rate:.1f}",
@@ -246,13 +320,16 @@ def _maybe(value: float | None, template: str) -> str:
 
 
 def _judge(args: argparse.Namespace) -> int:
-    from voicejudge.judge import SpeechJudge, judge_files
+    from voicejudge.backends import backend_for
+    from voicejudge.judge import SpeechJudge, takes_from_files
     from voicejudge.judge_prompt import load_judge_prompt
     from voicejudge.tracking import init_tracking
 
+    samples = takes_from_files(args.files)  # bad files and models fail before any trace
+    backend_for(args.model)
     init_tracking()
-    prompt = load_judge_prompt(args.prompt)
-    verdict = judge_files(args.files, SpeechJudge(prompt=prompt, model=args.model))
+    judge = SpeechJudge(prompt=load_judge_prompt(args.prompt), model=args.model)
+    verdict = judge.compare(*samples) if len(samples) == 2 else judge.rank(samples)
     if args.json:
         data = verdict.model_dump(mode="json")
         _print_json(
@@ -260,50 +337,73 @@ def _judge(args: argparse.Namespace) -> int:
         )
         return 0
     if verdict.winner:
-        out.print(f"[bold green]Winner:[/] {escape(verdict.winner)}", highlight=False)
+        out.print(f"[bold green]Winner:[/] {safe(verdict.winner)}", highlight=False)
     else:
         out.print("[bold yellow]No winner:[/] the presentation orders disagree.", highlight=False)
     if verdict.ranking and len(verdict.ranking) > 2:
-        out.print("Ranking: " + escape(" > ".join(verdict.ranking)), highlight=False)
+        out.print("Ranking: " + safe(" > ".join(verdict.ranking)), highlight=False)
     out.print(f"Position consistency: {verdict.position_consistency:.2f}")
     for number, answer in enumerate(verdict.per_order, start=1):
         labels = ", ".join(f"{label}={sample}" for label, sample in answer.labels.items())
         out.print(
-            escape(f"Order {number} ({labels}): " + " > ".join(answer.ranking)), highlight=False
+            safe(f"Order {number} ({labels}): " + " > ".join(answer.ranking)), highlight=False
         )
         if answer.thinking:
-            out.print(f"  [dim]{escape(answer.thinking)}[/]", highlight=False)
+            out.print(f"  [dim]{safe(answer.thinking)}[/]", highlight=False)
     return 0
 
 
 def _rank(args: argparse.Namespace) -> int:
+    from voicejudge.backends import backend_for
     from voicejudge.data import load_sample_set
     from voicejudge.desk import RankingDesk
     from voicejudge.judge import SpeechJudge
     from voicejudge.judge_prompt import seed_prompt
+    from voicejudge.logins import read_logins
     from voicejudge.ranker_app import check_exposure, launch
     from voicejudge.tracking import init_tracking
 
-    check_exposure(args.host, args.share, args.auth)
-    for path in (args.brief, args.image):
-        if path is not None and not path.is_file():
-            raise ConfigError(f"{path}: no such file.")
-    brief = args.brief.read_text(encoding="utf-8") if args.brief else _default_brief()
-    client = init_tracking()
+    logins = read_logins(args.auth, args.auth_file)
+    check_exposure(args.host, args.share, logins)
+    port = None if args.port is None else _port(args.port)
+    if args.brief is not None and not args.brief.is_file():
+        raise ConfigError(f"{args.brief}: no such file.")
+    brief = _read_text(args.brief) if args.brief else _default_brief()
     samples = load_sample_set(args.sample_set)
+    for sample in samples:
+        sample.clip()  # every take must play before anything is served or stored
+    if args.judge:
+        backend_for(args.judge)
+    if args.auth:
+        err.print(
+            "[yellow]warning:[/] --auth puts the password in the process list; "
+            "use --auth-file or VOICEJUDGE_AUTH instead.",
+            highlight=False,
+        )
+    client = init_tracking()
     judge = SpeechJudge(prompt=seed_prompt(), model=args.judge) if args.judge else None
-    desk = RankingDesk(samples, client=client, judge=judge, takes=args.takes)
-    app, url = launch(
+    desk = RankingDesk(
+        samples,
+        client=client,
+        judge=judge,
+        takes=args.takes,
+        show_instructions=args.show_instructions,
+    )
+    app = launch(
         desk,
         host=args.host,
-        port=args.port,
-        auth=args.auth,
+        port=port,
+        logins=logins,
         share=args.share,
         rater=args.rater,
         brief=brief,
         image=args.image,
     )
-    out.print(f"Ranking {len(samples)} takes from {escape(samples.name)} at {url}", highlight=False)
+    signed = f", {len(logins)} login(s)" if logins else ""
+    out.print(
+        f"Ranking {len(samples)} takes from {safe(samples.name)} at {safe(app.url)}{signed}",
+        highlight=False,
+    )
     out.print("Press Ctrl+C to stop.")
     try:
         app.block_thread()
@@ -312,8 +412,21 @@ def _rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535; got {value}.")
+    return value
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as UTF-8 text ({exc}).") from None
+
+
 def _rounds(args: argparse.Namespace) -> int:
-    from voicejudge.loop import HUMAN, LoopConfig
+    from voicejudge.loop import HUMAN, LoopConfig, check_run
     from voicejudge.raters import load_rater_profile
 
     config = LoopConfig(
@@ -325,9 +438,11 @@ def _rounds(args: argparse.Namespace) -> int:
         learner_model=args.learner or "acoustic",
         analyzer_model=args.analyzer or "acoustic",
         heldout=_at_least(args.heldout, 3, "--heldout"),
-        seed=args.seed,
+        seed=_at_least(args.seed, 0, "--seed"),
     )
-    return _run_alignment(config, _at_least(args.rounds, 1, "--rounds"), "rounds", args.json)
+    rounds = _at_least(args.rounds, 1, "--rounds")
+    samples = check_run(config, rounds)  # before the store is opened: bad input writes nothing
+    return _run_alignment(config, rounds, "rounds", args.json, samples=samples)
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -359,7 +474,7 @@ def _demo(args: argparse.Namespace) -> int:
         strategy="active",
     )
     out.print(
-        f"Demo: simulated rater [bold]{escape(config.rater_name)}[/] ranks the bundled voices; "
+        f"Demo: simulated rater [bold]{safe(config.rater_name)}[/] ranks the bundled voices; "
         f"{args.rounds} rounds of {config.pairs_per_round} active pairs, offline.",
         highlight=False,
     )
@@ -369,7 +484,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run_alignment(
-    config: Any, rounds: int, job_type: str, json_out: Path | None, backend: str = "auto"
+    config: Any,
+    rounds: int,
+    job_type: str,
+    json_out: Path | None,
+    backend: str = "auto",
+    samples: Any = None,
 ) -> int:
     from voicejudge.alignment import align, rounds_json
     from voicejudge.tracking import init_tracking
@@ -380,13 +500,20 @@ def _run_alignment(
             shown: set[str] = set()
 
             def progress(message: str) -> None:
-                status.update(escape(message))
+                status.update(safe(message))
                 lasting = ("already done", "asking", "waiting")
                 if any(word in message for word in lasting) and message not in shown:
                     shown.add(message)
-                    out.print(f"  {escape(message)}", highlight=False)
+                    out.print(f"  {safe(message)}", highlight=False)
 
-            outcome = align(config, rounds, client=client, job_type=job_type, progress=progress)
+            outcome = align(
+                config,
+                rounds,
+                client=client,
+                job_type=job_type,
+                progress=progress,
+                samples=samples,
+            )
     except KeyboardInterrupt:
         err.print("stopped; the answers so far are saved: re-run the same command to continue.")
         return 130
@@ -406,9 +533,9 @@ def _run_alignment(
         ("trace store", result.store),
         ("W&B run", outcome.wandb_run),
     ):
-        out.print(f"{name + ':':14} {escape(str(value))}", highlight=False, soft_wrap=True)
+        out.print(f"{name + ':':14} {safe(value)}", highlight=False, soft_wrap=True)
     if final:
-        out.print(f"Lineage: voicejudge lineage {final}", highlight=False, soft_wrap=True)
+        out.print(f"Lineage: voicejudge lineage {safe(final)}", highlight=False, soft_wrap=True)
     return 0
 
 
@@ -455,7 +582,7 @@ def _lineage(args: argparse.Namespace) -> int:
         return 0
 
     def label(text: str) -> Text:
-        return Text(text, overflow="fold")  # wrap, never crop: call ids must stay whole
+        return Text(printable(text), overflow="fold")  # wrap, never crop: ids stay whole
 
     def add(branch: Any, node: Any) -> None:
         for child in node.children:
@@ -503,12 +630,12 @@ def _traces_list(args: argparse.Namespace) -> int:
     for call in calls:
         table.add_row(
             call.started_at.strftime("%m-%d %H:%M:%S"),
-            escape(call.display_name or call.op),
+            safe(call.display_name or call.op),
             _status(call.status),
             "" if call.latency_ms is None else f"{call.latency_ms} ms",
             str(call.feedback_count or ""),
-            escape(call.error or ""),
-            call.id,
+            safe(call.error or ""),
+            safe(call.id),
         )
     out.print(table)
     return 0
@@ -522,25 +649,35 @@ def _traces_show(args: argparse.Namespace) -> int:
         _print_json(detail.model_dump(mode="json"))
         return 0
     call = detail.call
-    out.rule(f"{escape(call.display_name or call.op)}  {_status(call.status)}")
-    out.print(f"call id  {call.id}\ntrace id {detail.trace_id}\nparent   {detail.parent_id or '-'}")
+    out.rule(f"{safe(call.display_name or call.op)}  {_status(call.status)}")
+    out.print(
+        f"call id  {safe(call.id)}\ntrace id {safe(detail.trace_id)}\n"
+        f"parent   {safe(detail.parent_id or '-')}",
+        highlight=False,
+    )
     latency = "-" if call.latency_ms is None else f"{call.latency_ms} ms"
     out.print(f"started  {call.started_at:%Y-%m-%d %H:%M:%S}  latency {latency}")
     out.rule("inputs", style="dim")
-    out.print_json(data=detail.inputs, default=str)
+    out.print_json(data=printable_data(detail.inputs), default=str)
     out.rule("output", style="dim")
     if detail.exception:
-        out.print(f"[red]{escape(error_summary(detail.exception) or '')}[/]", highlight=False)
+        out.print(f"[red]{safe(error_summary(detail.exception) or '')}[/]", highlight=False)
     else:
-        out.print_json(data=detail.output, default=str)
+        out.print_json(data=printable_data(detail.output), default=str)
     out.rule(f"feedback ({len(detail.feedback)})", style="dim")
     for item in detail.feedback:
         creator = f" by {item.creator}" if item.creator else ""
-        out.print(escape(f"{item.created_at:%Y-%m-%d %H:%M:%S} {item.feedback_type}{creator}"))
-        out.print_json(data=item.payload, default=str)
+        out.print(
+            safe(f"{item.created_at:%Y-%m-%d %H:%M:%S} {item.feedback_type}{creator}"),
+            highlight=False,
+        )
+        out.print_json(data=printable_data(item.payload), default=str)
     out.rule(f"children ({len(detail.children)})", style="dim")
     for child in detail.children:
-        out.print(f"{child.id}  {escape(child.display_name or child.op)}  {_status(child.status)}")
+        out.print(
+            f"{safe(child.id)}  {safe(child.display_name or child.op)}  {_status(child.status)}",
+            highlight=False,
+        )
     return 0
 
 
@@ -559,9 +696,9 @@ def _traces_objects(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for obj in objects:
         table.add_row(
-            escape(obj.name),
-            obj.kind,
-            obj.object_class or "",
+            safe(obj.name),
+            safe(obj.kind),
+            safe(obj.object_class or ""),
             str(obj.versions),
             f"v{obj.latest_version}",
             obj.latest_digest[:12],
@@ -573,7 +710,7 @@ def _traces_objects(args: argparse.Namespace) -> int:
 
 def _status(status: str) -> str:
     colour = {"success": "green", "error": "red", "descendant_error": "yellow"}.get(status, "cyan")
-    return f"[{colour}]{status}[/]"
+    return f"[{colour}]{safe(status)}[/]"
 
 
 def _print_json(data: Any) -> None:

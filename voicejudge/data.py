@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
-from voicejudge.audio.clip import DEFAULT_MAX_DURATION_S, AudioClip, load_audio
+from voicejudge.audio.clip import DEFAULT_MAX_DURATION_S, AudioClip, anonymous_wav, load_audio
 from voicejudge.errors import VoiceJudgeError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -59,6 +59,11 @@ class VoiceSample(BaseModel):
                 self.audio, clip_id=self.id, name=name, max_duration_s=max_duration_s
             )
         return self._clips[max_duration_s]
+
+    def blind_audio(self) -> bytes:
+        """The take as a WAV that reveals nothing but its sound (no file name, no tags)."""
+        data = self.audio.read_bytes() if isinstance(self.audio, Path) else self.audio
+        return anonymous_wav(data, str(self.audio) if isinstance(self.audio, Path) else self.id)
 
 
 class SampleSet(BaseModel):
@@ -132,8 +137,22 @@ def load_sample_set(source: str | Path, name: str | None = None) -> SampleSet:
             f"({', '.join(AUDIO_SUFFIXES)})."
         )
     return SampleSet(
-        name=name or path.name, samples=[VoiceSample(id=p.stem, audio=p) for p in files]
+        name=name or path.name,
+        samples=[VoiceSample(id=sample_id_of(p), audio=p) for p in files],
     )
+
+
+def sample_id_of(path: Path) -> str:
+    """A file's sample id: its name without the extension, which must be valid text."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise SampleSetError(
+            f"{shown}: the file name is not valid UTF-8, and sample ids are taken from file "
+            "names. Rename the file."
+        ) from None
+    return path.stem
 
 
 def publish_sample_set(samples: SampleSet, name: str | None = None) -> Any:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 
 from voicejudge.audio.features import FeatureCache
 from voicejudge.data import SampleSet
+from voicejudge.errors import validation_problems
 from voicejudge.judge import SpeechJudge
 from voicejudge.pairs import next_pairs
 from voicejudge.preference_fit import fit_rubric
@@ -29,6 +29,7 @@ from voicejudge.ranking import (
     comparisons_of_call,
     pending_calls,
     rank_audio,
+    rater_name,
     read_rankings,
     submit_ranking,
 )
@@ -36,12 +37,12 @@ from voicejudge.settings import load_settings
 
 
 class Take(BaseModel):
-    """One clip as shown: its label, its file and what it was asked to sound like."""
+    """One clip as a blind listener gets it: a neutral label and the sound, nothing else that
+    tells which take it is (its intended delivery only when the desk is asked to show it)."""
 
     label: str
-    sample_id: str
-    audio_path: str
-    instructions: str | None
+    audio: bytes = Field(repr=False, description="WAV without the file's name or tags")
+    instructions: str | None = None
 
 
 class Assignment(BaseModel):
@@ -70,14 +71,15 @@ class RankingDesk:
         judge: SpeechJudge | None = None,
         takes: int = 2,
         seed: int = 0,
-        audio_folder: Path | None = None,
+        show_instructions: bool = False,
     ) -> None:
         self.samples = samples
         self.client = client
         self.judge = judge
         self.takes = takes
         self.seed = seed
-        self.audio_folder = audio_folder or load_settings().home / "cache" / "audio"
+        self.show_instructions = show_instructions
+        self._audio: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._submitting: dict[tuple[str, str], threading.Lock] = {}
         self._submitting_lock = threading.Lock()  # never held while reading the store
@@ -87,7 +89,7 @@ class RankingDesk:
 
     def next_assignment(self, rater: str) -> Assignment | None:
         """The oldest comparison this rater has not answered, or a new one; None when done."""
-        rater = _rater(rater)
+        rater = rater_name(rater)
         with self._lock:
             given = self._given.setdefault(rater, set())
             for call_id in pending_calls(self.client, rater):
@@ -127,7 +129,7 @@ class RankingDesk:
         elapsed_s: float | None = None,
     ) -> str:
         """Record an answer given in labels (best first); returns the feedback id."""
-        rater = _rater(rater)
+        rater = rater_name(rater)
         request = self._request_of(call_id)
         if request is None:
             raise RankingError(f"No comparison {call_id!r} for this sample set.")
@@ -138,29 +140,44 @@ class RankingDesk:
             raise RankingError(
                 f"Order every take of this comparison ({', '.join(request.labels)}) exactly once."
             )
-        feedback = RankingFeedback(
-            ranking=[request.labels[label] for label in order],
-            tie=tie,
-            rater=rater,
-            presented_order=request.presented_order,
-            played=[request.labels[label] for label in played or []],
-            note=note.strip(),
-            elapsed_s=elapsed_s,
-            source="human",
-        )
+        try:
+            feedback = RankingFeedback(
+                ranking=[request.labels[label] for label in order],
+                tie=tie,
+                rater=rater,
+                presented_order=request.presented_order,
+                played=[request.labels[label] for label in played or []],
+                note=note,
+                elapsed_s=elapsed_s,
+                source="human",
+            )
+        except ValidationError as exc:
+            raise RankingError(
+                f"This answer cannot be stored: {validation_problems(exc)}."
+            ) from None
         with self._submitting_lock:
             guard = self._submitting.setdefault((rater, call_id), threading.Lock())
         with guard:  # a double click must not store two answers for one rater
             return submit_ranking(call_id, feedback, self.client, asked=request)
 
+    def take_audio(self, call_id: str, label: str) -> bytes:
+        """The blind audio of one take of a comparison of this set, by its label."""
+        request = self._request_of(call_id)
+        if request is None:
+            raise RankingError(f"No comparison {call_id!r} for this sample set.")
+        if label not in request.labels:
+            raise RankingError(f"Unknown label {label!r} for this comparison.")
+        with self._lock:
+            return self._blind_audio(request.labels[label])
+
     def skip(self, rater: str, call_id: str) -> None:
         """Leave a comparison unanswered for now; it is offered again in a later session."""
         with self._lock:
-            self._given.setdefault(_rater(rater), set()).add(call_id)
+            self._given.setdefault(rater_name(rater), set()).add(call_id)
 
     def progress(self, rater: str) -> Progress:
         """This rater's answers so far, and the judge's agreement with their pairs."""
-        rater = _rater(rater)
+        rater = rater_name(rater)
         rankings = self._rankings(rater)
         if self.judge is None:
             return Progress(total=len(rankings))
@@ -226,20 +243,21 @@ class RankingDesk:
         takes = []
         for label, sample_id in request.labels.items():
             sample = self.samples.get(sample_id)
-            path = sample.clip().file_path(self.audio_folder)
             takes.append(
                 Take(
                     label=label,
-                    sample_id=sample_id,
-                    audio_path=str(path),
-                    instructions=sample.instructions,
+                    audio=self._blind_audio(sample_id),
+                    instructions=sample.instructions if self.show_instructions else None,
                 )
             )
         return Assignment(call_id=call_id, takes=takes)
 
+    def _blind_audio(self, sample_id: str) -> bytes:
+        if sample_id not in self._audio:
+            if len(self._audio) >= _AUDIO_KEPT:
+                self._audio.pop(next(iter(self._audio)))
+            self._audio[sample_id] = self.samples.get(sample_id).blind_audio()
+        return self._audio[sample_id]
 
-def _rater(name: str) -> str:
-    cleaned = (name or "").strip()
-    if not cleaned:
-        raise RankingError("Enter your name as the rater before ranking.")
-    return cleaned
+
+_AUDIO_KEPT = 64  # encoded takes kept in memory; a page needs at most four

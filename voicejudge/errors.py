@@ -1,5 +1,11 @@
 """Errors a user can cause: each names the thing that is wrong and how to fix it."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
 
 class VoiceJudgeError(Exception):
     """Base of every error voicejudge raises for bad input, configuration or state."""
@@ -15,3 +21,16 @@ class TrackingError(VoiceJudgeError):
 
 class ConfigError(VoiceJudgeError):
     """A setting or environment variable has a value voicejudge cannot use."""
+
+
+def validation_problems(
+    error: ValidationError, name: Callable[[tuple[int | str, ...]], str] | None = None
+) -> str:
+    """A pydantic error as `field: message; ...`, without pydantic's boilerplate; `name` turns a
+    field's location into what the user wrote (a variable, a column, a key)."""
+    problems = []
+    for item in error.errors():
+        where = name(item["loc"]) if name else ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)

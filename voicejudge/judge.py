@@ -20,7 +20,7 @@ from voicejudge.audio.features import FeatureCache
 from voicejudge.audio.quality import meta_info
 from voicejudge.backends import JudgeTask, ModelRequest, Part, backend_for
 from voicejudge.backends.running import run_sync
-from voicejudge.data import VoiceSample
+from voicejudge.data import VoiceSample, sample_id_of
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.judge_prompt import JudgePrompt
 from voicejudge.prompts import load_prompt, render
@@ -145,9 +145,9 @@ def presentation_orders(
     return presentations[: max(2, orders)]
 
 
-def judge_files(paths: list[str], judge: SpeechJudge) -> JudgeVerdict:
-    """Judge files by name: two are compared in both orders, more are ranked listwise."""
-    samples = [VoiceSample(id=Path(path).stem, audio=Path(path)) for path in paths]
+def takes_from_files(paths: list[str]) -> list[VoiceSample]:
+    """Takes named by their files, every one decoded and checked before any model sees one."""
+    samples = [VoiceSample(id=sample_id_of(Path(path)), audio=Path(path)) for path in paths]
     ids = [sample.id for sample in samples]
     if len(samples) < 2:
         raise JudgeError("Give at least two audio files to judge.")
@@ -155,10 +155,8 @@ def judge_files(paths: list[str], judge: SpeechJudge) -> JudgeVerdict:
     if duplicates:
         raise JudgeError(f"Files share a name without extension: {', '.join(duplicates)}.")
     for sample in samples:
-        sample.clip()  # validate every file before any model call
-    if len(samples) == 2:
-        return judge.compare(*samples)
-    return judge.rank(samples)
+        sample.clip()
+    return samples
 
 
 def judge_reply_type(labels: list[str]) -> type[BaseModel]:

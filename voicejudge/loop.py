@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from voicejudge.analyzer import JudgePromptAnalyzer
 from voicejudge.audio.features import FeatureCache, Features
+from voicejudge.backends import backend_for
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.evaluation import Decision, HeldOutPair, evaluate_judge, heldout_pairs
@@ -60,7 +61,7 @@ class LoopConfig(BaseModel):
     learner_model: str = "acoustic"
     analyzer_model: str = "acoustic"
     heldout: int = Field(default=12, ge=3, description="takes kept out for evaluation")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     labels_from: str | None = Field(
         default=None, description="replay: reuse this run's rankings instead of asking"
     )
@@ -348,17 +349,36 @@ def finished_rounds(client: Any, run: str) -> dict[int, RoundResult]:
     return found
 
 
-def prepare_run(
-    config: LoopConfig, client: Any, samples: SampleSet | None = None
-) -> tuple[SampleSet, str, JudgePrompt]:
-    """Check that the run can start: its samples, its name and the prompt it starts from."""
+def check_run(config: LoopConfig, rounds: int, samples: SampleSet | None = None) -> SampleSet:
+    """Everything that can be wrong with a run before it writes anything: the set and every
+    clip in it, the held-out size, the models and whether there are pairs enough to ask."""
+    if rounds < 1:
+        raise LoopError("Run at least one round.")
     samples = samples or load_sample_set(config.sample_set)
+    for sample in samples:
+        sample.clip()
     if len(samples) < config.heldout + 2:
         raise LoopError(
             f"The set has {len(samples)} takes: too few to keep {config.heldout} for evaluation "
             "and still rank pairs; lower --heldout."
         )
-    return samples, config.run_id(samples.ids), _start_prompt(config, client)
+    for model in (config.judge_model, config.learner_model, config.analyzer_model):
+        backend_for(model)
+    pool = len(samples) - config.heldout
+    available = pool * (pool - 1) // 2
+    wanted = config.pairs_per_round * (rounds - config.start_round + 1)
+    if not config.labels_from and wanted > available:
+        raise LoopError(
+            f"{rounds} rounds of {config.pairs_per_round} pairs need {wanted} comparisons, but "
+            f"the {pool} ranking takes make only {available} pairs; use fewer rounds or pairs "
+            "per round, or a larger set."
+        )
+    return samples
+
+
+def prepare_run(config: LoopConfig, client: Any, samples: SampleSet) -> tuple[str, JudgePrompt]:
+    """The run's name and the prompt it starts from (published, so it has a ref)."""
+    return config.run_id(samples.ids), _start_prompt(config, client)
 
 
 def _start_prompt(config: LoopConfig, client: Any) -> JudgePrompt:
@@ -389,9 +409,8 @@ def run_rounds(
 ) -> RunResult:
     """Run (or continue) rounds 1..`rounds` of the run `config` defines; with a person as the
     rater, the store is checked for their answers every `poll_s` seconds."""
-    if rounds < 1:
-        raise LoopError("Run at least one round.")
-    samples, run, prompt = prepare_run(config, client, samples)
+    samples = check_run(config, rounds, samples)
+    run, prompt = prepare_run(config, client, samples)
     say = progress or (lambda message: None)
     loop = AlignmentLoop(
         run=run,

@@ -1,22 +1,39 @@
 """The ranking app: a Gradio page over `RankingDesk`, for a person to rank takes by ear.
 
-The page shows 2-4 takes under neutral labels in a recorded random order, the character brief
-and each take's intended delivery; the person picks the best (two takes) or orders them all,
-may mark a tie, skip or add a note. Keys: A-D pick, T tie, S skip, Enter submit (not while
-typing). Named API endpoints expose the same desk to scripts and `gradio_client`.
+The page shows 2-4 takes under neutral labels in a recorded random order, with the character
+brief; the person picks the best (two takes) or orders them all, may mark a tie, skip or add
+a note. Keys: A-D pick, T tie, S skip, Enter submit (not while typing). Named API endpoints
+expose the same desk to scripts and `gradio_client`.
+
+It is a blind test: the only files it serves are the takes of the page (re-encoded without
+their file names or tags, named by content hash) and the one validated picture, from a private
+folder; no page, API reply or file URL names a take before its answer is stored. With logins,
+the rater is the signed-in user.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
+
 from voicejudge.desk import Assignment, RankingDesk
 from voicejudge.errors import ConfigError, VoiceJudgeError
+from voicejudge.logins import LoginCheck
+from voicejudge.ranking import RankingError
 
 LABELS = "ABCD"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
 
 KEYS_JS = """
 () => {
@@ -41,33 +58,109 @@ KEYS_JS = """
 CSS = ".voicejudge-hidden { display: none !important; }"
 
 
-def check_exposure(host: str, share: bool, auth: str | None) -> tuple[str, str] | None:
-    """The (user, password) pair to require; refuse to expose the app without one."""
-    credentials = None
-    if auth:
-        user, _, password = auth.partition(":")
-        if not user or not password:
-            raise ConfigError("--auth must look like USER:PASSWORD.")
-        credentials = (user, password)
-    if (share or host not in LOCAL_HOSTS) and credentials is None:
+def check_exposure(host: str, share: bool, logins: dict[str, str]) -> None:
+    """Refuse to serve beyond this machine without logins."""
+    if (share or host not in LOCAL_HOSTS) and not logins:
         where = "a public share link" if share else f"host {host}"
         raise ConfigError(
-            f"Refusing to serve the ranking app on {where} without a password: "
-            "add --auth USER:PASS."
+            f"Refusing to serve the ranking app on {where} without logins: add "
+            "--auth-file FILE (lines of USER:PASS), set VOICEJUDGE_AUTH, or --auth USER:PASS."
         )
-    return credentials
 
 
-def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Path | None = None):
-    """The Gradio Blocks for one desk."""
-    import gradio as gr
+def character_image(path: Path, folder: Path) -> Path:
+    """The picture re-encoded as a PNG without its metadata, in `folder`; a `ConfigError` for
+    anything that is not a readable image of a sensible size."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such image file.")
+    if path.stat().st_size > MAX_IMAGE_BYTES:
+        raise ConfigError(f"{path}: the image is over {MAX_IMAGE_BYTES // 2**20} MB.")
+    try:
+        with Image.open(path) as probe:
+            probe.verify()
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ConfigError(f"{path}: the image is too large ({image.width}x{image.height}).")
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / "character.png"
+            image.convert("RGBA").save(target, format="PNG")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise ConfigError(f"{path}: not an image (use PNG, JPEG, GIF or WebP).") from None
+    return target
+
+
+class RankingApp:
+    """A running ranking page: its Gradio Blocks, its URL and its private file folder."""
+
+    def __init__(self, blocks: Any, url: str, folder: tempfile.TemporaryDirectory[str]) -> None:
+        self.blocks = blocks
+        self.url = url
+        self._folder = folder
+
+    def block_thread(self) -> None:
+        self.blocks.block_thread()
+
+    def close(self) -> None:
+        self.blocks.close()
+        self._folder.cleanup()
+
+
+class _Takes:
+    """Takes as files named by their content hash in a private folder, each written once:
+    Gradio copies a file it is given into its cache only if that copy is missing, whereas
+    bytes would be rewritten under a download in progress."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def file(self, audio: bytes) -> str:
+        path = self.folder / f"{hashlib.sha256(audio).hexdigest()[:24]}.wav"
+        with self._lock:
+            if not path.exists():
+                partial = path.with_suffix(".partial")
+                partial.write_bytes(audio)
+                partial.replace(path)
+        return str(path)
+
+
+def build_app(
+    desk: RankingDesk,
+    *,
+    takes_folder: Path,
+    rater: str = "",
+    brief: str = "",
+    image: Path | None = None,
+    signed_in: bool = False,
+) -> Any:
+    """The Gradio Blocks for one desk, keeping the files it plays in `takes_folder`; with
+    `signed_in`, the rater is the logged-in user."""
+    takes = _Takes(takes_folder)
+
+    def who(typed: str | None, request: gr.Request | None) -> str:
+        if not signed_in:
+            return typed or ""
+        user = getattr(request, "username", None)
+        if not user:
+            raise RankingError("Sign in to rank.")
+        if typed and typed.strip() and typed.strip() != user:
+            raise RankingError(
+                f"You are signed in as {user}; answers are stored under your login, "
+                f"not as {typed.strip()!r}."
+            )
+        return str(user)
 
     with gr.Blocks(title="voicejudge ranker") as app:
         state = gr.State({})
         played_state = gr.State({})  # call id -> labels played; never overwrites `state`
         gr.Markdown("## Which take sounds most like the character?")
         with gr.Row():
-            rater_box = gr.Textbox(label="Your name", value=rater, elem_id="rater", scale=2)
+            rater_box = gr.Textbox(
+                label="Your name", value=rater, elem_id="rater", scale=2, visible=not signed_in
+            )
             progress = gr.Markdown(elem_id="progress")
         with gr.Accordion("Character brief", open=True):
             gr.Markdown(brief)
@@ -81,7 +174,6 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                     players.append(
                         gr.Audio(
                             label=f"Take {label}",
-                            type="filepath",
                             interactive=False,
                             elem_id=f"take-{label}",
                         )
@@ -105,6 +197,7 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
             gr.Button(label, elem_id=f"pick-{label}", elem_classes="voicejudge-hidden")
             for label in LABELS
         ]
+        api_trigger = gr.Button(visible=False)  # the `/take` endpoint's; never shown
 
         shown = [state, *columns, *infos, *players, best, order, tie, note, status, progress]
 
@@ -115,22 +208,35 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
             except VoiceJudgeError as exc:
                 return _empty(str(exc), len(columns))
             progress_text = f"**{session_done}** ranked this session · **{done.total}** in total"
+            if signed_in:
+                progress_text = f"Signed in as **{rater_name}** · {progress_text}"
             if done.judge_agreement is not None:
                 progress_text += (
                     f" · the judge agrees on {done.judge_agreement:.0%} "
                     f"of {done.judged_pairs} pairs"
                 )
-            return _render(assignment, message, progress_text, session_done, gr)
+            return _render(assignment, message, progress_text, session_done, takes)
+
+        def on_load(typed: str, request: gr.Request) -> list[Any]:
+            try:
+                return show(who(typed, request))
+            except VoiceJudgeError as exc:
+                return _empty(str(exc), len(columns))
 
         def on_submit(
-            rater_name: str,
+            typed: str,
             current: dict,
             played_by_call: dict,
             best_label: str | None,
             ordered: list[str],
             is_tie: bool,
             text: str,
+            request: gr.Request,
         ) -> list[Any]:
+            try:
+                rater_name = who(typed, request)
+            except VoiceJudgeError as exc:
+                raise gr.Error(str(exc)) from None
             if not current.get("call_id"):
                 return show(rater_name)
             labels = current["labels"]
@@ -151,9 +257,13 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                 raise gr.Error(str(exc)) from None
             return show(rater_name, "Saved. Here is the next one.", current["session_done"] + 1)
 
-        def on_skip(rater_name: str, current: dict) -> list[Any]:
-            if current.get("call_id"):
-                desk.skip(rater_name, current["call_id"])
+        def on_skip(typed: str, current: dict, request: gr.Request) -> list[Any]:
+            try:
+                rater_name = who(typed, request)
+                if current.get("call_id"):
+                    desk.skip(rater_name, current["call_id"])
+            except VoiceJudgeError as exc:
+                raise gr.Error(str(exc)) from None
             return show(rater_name, "Skipped.", current.get("session_done", 0))
 
         def on_pick(label: str, current: dict, ordered: list[str]) -> tuple[Any, Any]:
@@ -171,8 +281,8 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                 return played_by_call
             return {**played_by_call, call_id: sorted({*played_by_call.get(call_id, []), label})}
 
-        app.load(show, inputs=[rater_box], outputs=shown, api_visibility="private")
-        rater_box.submit(show, inputs=[rater_box], outputs=shown, api_visibility="private")
+        app.load(on_load, inputs=[rater_box], outputs=shown, api_visibility="private")
+        rater_box.submit(on_load, inputs=[rater_box], outputs=shown, api_visibility="private")
         submit.click(
             on_submit,
             inputs=[rater_box, state, played_state, best, order, tie, note],
@@ -197,13 +307,35 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
                 api_visibility="private",
             )
 
-        def next_comparison(rater_name: str) -> dict:
-            """The next comparison for a rater: call id and labelled takes."""
+        def next_comparison(rater_name: str, request: gr.Request) -> dict:
+            """The next comparison for a rater: its call id and the labels of its takes (their
+            audio comes from `/take`). With logins, the rater is the signed-in user."""
             try:
-                assignment = desk.next_assignment(rater_name)
+                assignment = desk.next_assignment(who(rater_name, request))
             except VoiceJudgeError as exc:
                 raise gr.Error(str(exc)) from None
-            return assignment.model_dump() if assignment else {}
+            if assignment is None:
+                return {}
+            return {
+                "call_id": assignment.call_id,
+                "labels": [take.label for take in assignment.takes],
+                "instructions": {
+                    take.label: take.instructions for take in assignment.takes if take.instructions
+                },
+            }
+
+        def take(call_id: str, label: str, request: gr.Request) -> str:
+            """The audio of one take of a comparison, by its label."""
+            try:
+                who("", request)
+                return takes.file(desk.take_audio(call_id, label))
+            except VoiceJudgeError as exc:
+                raise gr.Error(str(exc)) from None
+
+        gr.api(next_comparison, api_name="next_comparison")
+        api_call, api_label = gr.Textbox(visible=False), gr.Textbox(visible=False)
+        api_take = gr.Audio(visible=False)
+        api_trigger.click(take, inputs=[api_call, api_label], outputs=[api_take], api_name="take")
 
         def submit_ranking(
             rater_name: str,
@@ -213,11 +345,13 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
             note_text: str = "",
             played_labels: list[str] | None = None,
             elapsed_s: float | None = None,
+            request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
         ) -> str:
-            """Record a ranking given in labels, best first; returns the feedback id."""
+            """Record a ranking given in labels, best first; returns the feedback id. With
+            logins, it is stored under the signed-in user (another name is refused)."""
             try:
                 return desk.submit(
-                    rater_name,
+                    who(rater_name, request),
                     call_id,
                     order_labels,
                     tie=tie_flag,
@@ -228,9 +362,31 @@ def build_app(desk: RankingDesk, *, rater: str = "", brief: str = "", image: Pat
             except VoiceJudgeError as exc:
                 raise gr.Error(str(exc)) from None
 
-        gr.api(next_comparison, api_name="next_comparison")
         gr.api(submit_ranking, api_name="submit_ranking")
     return app
+
+
+_environment_lock = threading.Lock()
+
+
+@contextmanager
+def _gradio_files_in(folder: Path) -> Iterator[None]:
+    """Make the Blocks built and launched inside keep and serve files only from `folder`."""
+    with _environment_lock:
+        saved = os.environ.get("GRADIO_TEMP_DIR")
+        os.environ["GRADIO_TEMP_DIR"] = str(folder / "served")
+        # Gradio also serves its examples cache, looked up afresh on each request; this app has
+        # no examples, so point it at an empty folder for as long as the process runs.
+        os.environ.setdefault(
+            "GRADIO_EXAMPLES_CACHE", tempfile.mkdtemp(prefix="voicejudge-no-examples-")
+        )
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("GRADIO_TEMP_DIR", None)
+            else:
+                os.environ["GRADIO_TEMP_DIR"] = saved
 
 
 def launch(
@@ -238,36 +394,44 @@ def launch(
     *,
     host: str = "127.0.0.1",
     port: int | None = None,
-    auth: str | None = None,
+    logins: dict[str, str] | None = None,
     share: bool = False,
     rater: str = "",
     brief: str = "",
     image: Path | None = None,
-) -> tuple[Any, str]:
-    """Start the app without blocking; returns the Blocks and the local URL."""
-    credentials = check_exposure(host, share, auth)
-    app = build_app(desk, rater=rater, brief=brief, image=image)
-    desk.audio_folder.mkdir(parents=True, exist_ok=True)
-    folders = {desk.audio_folder.resolve()} | {
-        Path(sample.audio).resolve().parent
-        for sample in desk.samples
-        if isinstance(sample.audio, Path)
-    }
-    if image is not None:
-        folders.add(image.resolve().parent)
-    app.queue(default_concurrency_limit=8)
-    _, url, _ = app.launch(
-        server_name=host,
-        server_port=port,
-        auth=credentials,
-        share=share,
-        prevent_thread_lock=True,
-        quiet=True,
-        js=KEYS_JS,
-        css=CSS,
-        allowed_paths=sorted(str(folder) for folder in folders),
-    )
-    return app, url
+) -> RankingApp:
+    """Start the app without blocking; it serves nothing but the page's takes and picture."""
+    logins = logins or {}
+    check_exposure(host, share, logins)
+    folder = tempfile.TemporaryDirectory(prefix="voicejudge-ranker-")
+    try:
+        root = Path(folder.name)
+        picture = character_image(image, root / "picture") if image is not None else None
+        with _gradio_files_in(root):
+            blocks = build_app(
+                desk,
+                rater=rater,
+                brief=brief,
+                image=picture,
+                signed_in=bool(logins),
+                takes_folder=root / "takes",
+            )
+            blocks.queue(default_concurrency_limit=8)
+            _, url, _ = blocks.launch(
+                server_name=host,
+                server_port=port,
+                auth=LoginCheck(logins) if logins else None,
+                share=share,
+                prevent_thread_lock=True,
+                quiet=True,
+                js=KEYS_JS,
+                css=CSS,
+                max_file_size="1kb",  # the page takes no uploads
+            )
+    except BaseException:
+        folder.cleanup()
+        raise
+    return RankingApp(blocks, url, folder)
 
 
 def _pair_order(best_label: str | None, labels: list[str]) -> list[str]:
@@ -277,25 +441,26 @@ def _pair_order(best_label: str | None, labels: list[str]) -> list[str]:
 
 
 def _render(
-    assignment: Assignment | None, message: str, progress: str, session_done: int, gr: Any
+    assignment: Assignment | None, message: str, progress: str, session_done: int, takes: _Takes
 ) -> list[Any]:
     if assignment is None:
         return _empty("Nothing left to rank in this set. Thank you!", len(LABELS), progress)
-    takes = {take.label: take for take in assignment.takes}
-    labels = [label for label in LABELS if label in takes]
+    shown = {take.label: take for take in assignment.takes}
+    labels = [label for label in LABELS if label in shown]
     state = {
         "call_id": assignment.call_id,
         "labels": labels,
         "shown_at": time.monotonic(),
         "session_done": session_done,
     }
-    columns = [gr.update(visible=label in takes) for label in LABELS]
+    columns = [gr.update(visible=label in shown) for label in LABELS]
     infos = [
-        gr.update(value=_take_text(label, takes[label].instructions) if label in takes else "")
+        gr.update(value=_take_text(label, shown[label].instructions) if label in shown else "")
         for label in LABELS
     ]
     players = [
-        gr.update(value=takes[label].audio_path if label in takes else None) for label in LABELS
+        gr.update(value=takes.file(shown[label].audio) if label in shown else None)
+        for label in LABELS
     ]
     listwise = len(labels) > 2
     return [
@@ -318,8 +483,6 @@ def _take_text(label: str, instructions: str | None) -> str:
 
 
 def _empty(message: str, count: int, progress: str = "") -> list[Any]:
-    import gradio as gr
-
     return [
         {},
         *[gr.update(visible=False) for _ in range(count)],

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from typing import Any
 
 import weave
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from voicejudge.data import VoiceSample
 from voicejudge.errors import VoiceJudgeError
@@ -25,6 +33,11 @@ RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
 NOTEBOOK_ANNOTATION_TYPE = "wandb.annotation.AudioRanker"
 NOTEBOOK_SCORER_TYPE = "wandb.runnable.BinaryVoiceRank"
 LABELS = "ABCD"
+MAX_RATER_CHARS = 64
+MAX_NOTE_CHARS = 2000
+MAX_ID_CHARS = 200
+MAX_ELAPSED_S = 24 * 3600.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class RankingError(VoiceJudgeError):
@@ -32,17 +45,94 @@ class RankingError(VoiceJudgeError):
 
 
 class RankingFeedback(BaseModel):
-    """One person's (or simulated rater's) answer to one comparison."""
+    """One person's (or simulated rater's) answer to one comparison.
 
-    ranking: list[str] = Field(min_length=2, description="sample ids, best first")
+    Everything here can come from a browser, so a new answer is bounded: a rater name is one
+    printable line, a note a few paragraphs, a time a plausible number of seconds. Answers read
+    back from a store (`STORED`) are taken as they are, since others may have written them.
+    """
+
+    ranking: list[str] = Field(
+        min_length=2, max_length=len(LABELS), description="sample ids, best first"
+    )
     tie: bool = False
     rater: str = Field(min_length=1)
-    presented_order: list[str] = Field(default_factory=list)
-    played: list[str] = Field(default_factory=list)
+    presented_order: list[str] = Field(default_factory=list, max_length=len(LABELS))
+    played: list[str] = Field(default_factory=list, max_length=len(LABELS))
     note: str = ""
     elapsed_s: float | None = None
     ranked_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    source: str = "human"
+    source: str = Field(default="human", min_length=1)
+    replaces: str | None = Field(
+        default=None, description="the feedback id of this rater's earlier answer, kept as is"
+    )
+
+    @field_validator("rater", "source", mode="before")
+    @classmethod
+    def _one_printable_line(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not _stored(info):
+            value = value.strip()
+            if _CONTROL.search(value):
+                raise ValueError("must be one line of printable text (no control characters)")
+            if len(value) > MAX_RATER_CHARS:
+                raise ValueError(f"must be at most {MAX_RATER_CHARS} characters")
+        return value
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _printable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not _stored(info):
+            value = value.strip()
+            if _CONTROL.search(value.replace("\n", "").replace("\t", "")):
+                raise ValueError("may hold line breaks but no other control characters")
+            if len(value) > MAX_NOTE_CHARS:
+                raise ValueError(f"must be at most {MAX_NOTE_CHARS} characters")
+        return value
+
+    @field_validator("elapsed_s")
+    @classmethod
+    def _plausible_time(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and not _stored(info) and not 0 <= value <= MAX_ELAPSED_S:
+            raise ValueError(f"must be between 0 and {MAX_ELAPSED_S:g} seconds")
+        return value
+
+    @field_validator("ranking", "presented_order", "played")
+    @classmethod
+    def _sample_ids(cls, ids: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("names a take more than once")
+        for sample_id in ids:
+            if not sample_id or (
+                not _stored(info) and (len(sample_id) > MAX_ID_CHARS or _CONTROL.search(sample_id))
+            ):
+                raise ValueError(f"{sample_id[:40]!r} is not a sample id")
+        return ids
+
+    @model_validator(mode="after")
+    def _takes_of_this_ranking(self) -> RankingFeedback:
+        for name in ("presented_order", "played"):
+            if not set(getattr(self, name)) <= set(self.ranking):
+                raise ValueError(f"{name} may only name the ranked takes")
+        return self
+
+
+STORED = {"stored": True}  # validation context for answers read back from a store
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def rater_name(name: str) -> str:
+    """A rater name as it is stored: stripped, not empty, one printable line, bounded."""
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise RankingError("Enter your name as the rater before ranking.")
+    if len(cleaned) > MAX_RATER_CHARS or _CONTROL.search(cleaned):
+        raise RankingError(
+            f"A rater name is one line of printable text, at most {MAX_RATER_CHARS} characters."
+        )
+    return cleaned
 
 
 class Comparison(BaseModel):
@@ -143,8 +233,12 @@ def submit_ranking(
     client: Any = None,
     asked: ComparisonRequest | None = None,
 ) -> str:
-    """Attach a ranking to its `rank_audio` call; a second answer by the same rater replaces
-    the first, so a comparison holds one answer per rater. Returns the feedback id."""
+    """Attach a ranking to its `rank_audio` call; returns the feedback id.
+
+    A comparison counts one answer per rater: a different answer by the same rater is stored as
+    a new version that names the one it replaces, which stays readable; the same answer again
+    (a double click) stores nothing and returns the existing id.
+    """
     client = client or _client()
     asked = asked or _comparison_of(client, call_id)
     if sorted(feedback.ranking) != sorted(asked.sample_ids):
@@ -153,6 +247,17 @@ def submit_ranking(
             f"each of its takes ({', '.join(asked.sample_ids)}) exactly once."
         )
     call_ref = f"weave:///{client.project_id}/call/{call_id}"
+    earlier = [
+        row
+        for row in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref)
+        if _payload_value(row).get("rater") == feedback.rater
+    ]
+    current = _current(earlier)
+    if current is not None:
+        stored = _payload_value(current)
+        if all(stored.get(key) == getattr(feedback, key) for key in _SAME_ANSWER):
+            return str(current["id"])
+        feedback = feedback.model_copy(update={"replaces": str(current["id"])})
     row = {
         "project_id": client.project_id,
         "weave_ref": call_ref,
@@ -161,23 +266,26 @@ def submit_ranking(
         "creator": feedback.rater,
         "annotation_ref": _spec_ref(client),
     }
-    for earlier in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref):
-        if (earlier["payload"].get("value") or {}).get("rater") == feedback.rater:
-            return client.server.feedback_replace({**row, "feedback_id": earlier["id"]}).id
     return client.server.feedback_create(row).id
 
 
-def read_rankings(client: Any = None, rater: str | None = None) -> list[RecordedRanking]:
-    """Every stored ranking, oldest first, including labels the voice-judge notebook wrote."""
+def read_rankings(
+    client: Any = None, rater: str | None = None, *, include_replaced: bool = False
+) -> list[RecordedRanking]:
+    """Every stored ranking, oldest first, including labels the voice-judge notebook wrote;
+    answers a rater later replaced are left out unless `include_replaced`."""
     client = client or _client()
     rows = _feedback_rows(
         client, [RANKING_FEEDBACK_TYPE, NOTEBOOK_ANNOTATION_TYPE, NOTEBOOK_SCORER_TYPE]
     )
     annotated = {row["weave_ref"] for row in rows if row["feedback_type"] != NOTEBOOK_SCORER_TYPE}
+    replaced = set() if include_replaced else _replaced_ids(rows)
     recorded = []
     for row in rows:
         if row["feedback_type"] == NOTEBOOK_SCORER_TYPE and row["weave_ref"] in annotated:
             continue  # the notebook's annotation of the same call says more
+        if row["id"] in replaced:
+            continue
         feedback = _as_ranking(client, row)
         if feedback is not None and (rater is None or feedback.rater == rater):
             recorded.append(
@@ -188,6 +296,40 @@ def read_rankings(client: Any = None, rater: str | None = None) -> list[Recorded
                 )
             )
     return recorded
+
+
+_SAME_ANSWER = ("ranking", "tie", "note", "source")
+
+
+def _payload_value(row: dict[str, Any]) -> dict[str, Any]:
+    value = (row.get("payload") or {}).get("value")
+    return value if isinstance(value, dict) else {}
+
+
+def _current(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest of one rater's answers to one call that nothing replaced."""
+    replaced = _replaced_ids(rows)
+    live = [row for row in rows if row["id"] not in replaced]
+    return live[-1] if live else None
+
+
+def _replaced_ids(rows: list[dict[str, Any]]) -> set[str]:
+    """Answers superseded by a later one: named by its `replaces`, or (two answers stored at
+    once by the same rater) any older one still current beside a newer one."""
+    replaced = {
+        str(_payload_value(row)["replaces"])
+        for row in rows
+        if row["feedback_type"] == RANKING_FEEDBACK_TYPE and _payload_value(row).get("replaces")
+    }
+    newest: dict[tuple[str, str], str] = {}
+    for row in rows:  # oldest first
+        if row["feedback_type"] != RANKING_FEEDBACK_TYPE or row["id"] in replaced:
+            continue
+        key = (row["weave_ref"], str(_payload_value(row).get("rater")))
+        if key in newest:
+            replaced.add(newest[key])
+        newest[key] = row["id"]
+    return replaced
 
 
 def read_comparisons(client: Any = None, rater: str | None = None) -> list[Comparison]:
@@ -217,23 +359,27 @@ def _as_ranking(client: Any, row: dict[str, Any]) -> RankingFeedback | None:
     rater = row.get("creator") or row.get("wb_user_id") or "unknown"
     try:
         if row["feedback_type"] == RANKING_FEEDBACK_TYPE:
-            return RankingFeedback.model_validate(payload.get("value") or {})
-        if row["feedback_type"] == NOTEBOOK_ANNOTATION_TYPE:
+            value = payload.get("value") or {}
+        elif row["feedback_type"] == NOTEBOOK_ANNOTATION_TYPE:
             ranked = sorted(payload["value"]["ranked_samples"], key=lambda s: s["rank"])
             presented = sorted(ranked, key=lambda s: s.get("original_input_order", 0))
-            return RankingFeedback(
-                ranking=[str(s["id"]) for s in ranked],
-                presented_order=[str(s["id"]) for s in presented],
-                rater=rater,
-                source="import:notebook-annotation",
-            )
-        preferred = str(payload["output"]["preferred_sample_id"])
-        others = [i for i in _input_sample_ids(client, row["weave_ref"]) if i != preferred]
-        if len(others) != 1:
-            return None
-        return RankingFeedback(
-            ranking=[preferred, others[0]], rater=rater, source="import:notebook-scorer"
-        )
+            value = {
+                "ranking": [str(s["id"]) for s in ranked],
+                "presented_order": [str(s["id"]) for s in presented],
+                "rater": rater,
+                "source": "import:notebook-annotation",
+            }
+        else:
+            preferred = str(payload["output"]["preferred_sample_id"])
+            others = [i for i in _input_sample_ids(client, row["weave_ref"]) if i != preferred]
+            if len(others) != 1:
+                return None
+            value = {
+                "ranking": [preferred, others[0]],
+                "rater": rater,
+                "source": "import:notebook-scorer",
+            }
+        return RankingFeedback.model_validate(value, context=STORED)
     except (KeyError, TypeError, ValidationError):
         return None  # a label this project cannot interpret is left out, not guessed
 
@@ -262,27 +408,23 @@ def comparison_request(client: Any, call_id: str) -> ComparisonRequest:
 
 
 def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
-    try:
-        call = client.get_call(call_id)
-    except Exception:  # not written yet by this process, or unknown
+    from voicejudge.tracking import stored_call
+
+    call = stored_call(client, call_id)
+    if call is None or call.output is None:  # perhaps not written yet by this process
         client.flush()
-        try:
-            call = client.get_call(call_id)
-        except Exception:  # weave raises several types for an unknown call id
-            raise RankingError(
-                f"No comparison {call_id!r}: it is not a traced call here."
-            ) from None
-    if not call.op_name.split("/op/", 1)[-1].startswith("rank_audio:") or call.output is None:
+        call = stored_call(client, call_id)
+    if call is None:
+        raise RankingError(f"No comparison {call_id!r}: it is not a traced call here.")
+    op = str(call.op_name).split("/op/", 1)[-1]
+    if not op.startswith("rank_audio:") or not isinstance(call.output, dict):
         raise RankingError(f"Call {call_id!r} is not a finished rank_audio comparison.")
-    output = call.output  # the stored ComparisonRequest, read back as a weave object
-    return ComparisonRequest(
-        sample_ids=list(output.sample_ids),
-        presented_order=list(output.presented_order),
-        labels=dict(output.labels),
-        round=output.round,
-        run=getattr(output, "run", None),
-        heldout=bool(getattr(output, "heldout", False)),
-    )
+    try:
+        return ComparisonRequest.model_validate(
+            {k: v for k, v in call.output.items() if not str(k).startswith("_")}
+        )
+    except ValidationError:
+        raise RankingError(f"Call {call_id!r} holds no comparison voicejudge can read.") from None
 
 
 def _feedback_rows(

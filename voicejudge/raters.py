@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
 from voicejudge.data import SampleSet
-from voicejudge.errors import VoiceJudgeError
+from voicejudge.errors import VoiceJudgeError, validation_problems
 from voicejudge.ranking import RankingFeedback, comparison_request, pending_calls, submit_ranking
 from voicejudge.rubric import Criterion, score
 from voicejudge.settings import load_settings
@@ -107,11 +107,9 @@ def load_rater_profile(source: str | Path) -> RaterProfile:
     try:
         return RaterProfile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'profile'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise RaterError(f"{path}: not a valid rater profile ({problems}).") from None
+        raise RaterError(
+            f"{path}: not a valid rater profile ({validation_problems(exc)})."
+        ) from None
 
 
 def bundled_profiles() -> list[Path]:

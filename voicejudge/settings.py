@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from voicejudge.errors import ConfigError
+from voicejudge.errors import ConfigError, validation_problems
 
 SAFE_ENVIRONMENT: dict[str, str] = {
     # weave reports client errors to an outside service at exit.
@@ -78,8 +78,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"VOICEJUDGE_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}"
-            for error in exc.errors()
+        problems = validation_problems(
+            exc, lambda loc: "VOICEJUDGE_" + "_".join(map(str, loc)).upper()
         )
         raise ConfigError(f"Invalid setting ({problems}). Fix or unset the variable.") from None

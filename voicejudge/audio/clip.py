@@ -104,18 +104,6 @@ class AudioClip:
             return None
         return self.source.read_bytes()
 
-    def file_path(self, folder: Path) -> Path:
-        """A playable file for this clip: its source if it has one, else a WAV in `folder`."""
-        if self.source is not None and self.source.exists():
-            return self.source
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.sha256[:16]}.wav"
-        if not path.exists():
-            partial = path.with_suffix(".wav.partial")
-            partial.write_bytes(self.to_wav_bytes())
-            partial.replace(path)
-        return path
-
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate:
@@ -163,6 +151,25 @@ def load_audio(
         source=path.resolve() if path else None,
         original_channels=channels,
     )
+
+
+def anonymous_wav(data: bytes, label: str = "audio bytes") -> bytes:
+    """The audio as a WAV file with every channel at its own rate and depth, and none of the
+    source's names or tags: what a blind listener may be sent."""
+    samples, sample_rate = _decode(data, label)
+    try:
+        deep = sf.info(io.BytesIO(data)).subtype in {"PCM_24", "PCM_32", "FLOAT", "DOUBLE"}
+    except (sf.LibsndfileError, RuntimeError):
+        deep = False
+    buffer = io.BytesIO()
+    sf.write(
+        buffer,
+        np.clip(samples, -1.0, 1.0),
+        sample_rate,
+        format="WAV",
+        subtype="PCM_24" if deep else "PCM_16",
+    )
+    return buffer.getvalue()
 
 
 def _decode(data: bytes, label: str) -> tuple[np.ndarray, int]:

@@ -27,6 +27,7 @@ __all__ = [
     "read_ref",
     "ref_uri",
     "resolve_backend",
+    "stored_call",
 ]
 
 Backend = Literal["auto", "local", "wandb"]
@@ -120,6 +121,17 @@ def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]
     )
 
 
+def stored_call(client: Any, call_id: str) -> Any | None:
+    """One call of the client's project as stored (refs unresolved, audio not loaded), or
+    None; cheaper than `client.get_call`, which decodes every input."""
+    found = list(
+        client.server.calls_query_stream(
+            {"project_id": client.project_id, "filter": {"call_ids": [call_id]}}
+        )
+    )
+    return found[0] if found else None
+
+
 def ref_uri(obj: Any) -> str | None:
     """The `weave:///` ref of a published object; None if it was never published."""
     ref = getattr(obj, "ref", None)
@@ -172,7 +184,7 @@ def close_tracking() -> None:
 
 
 def _retire(client: WeaveClient) -> None:
-    client.finish()
+    client.finish(use_progress_bar=False)
     if not isinstance(client.server, LocalTraceServer):
         import weave
 

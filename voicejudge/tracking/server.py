@@ -73,6 +73,7 @@ from weave.vendor.weave_server_sdk.types.table_query_stats_batch_response import
 
 from voicejudge.tracking import query as q
 from voicejudge.tracking.call_queue import CallWrite, CallWriteQueue
+from voicejudge.tracking.processes import process_ended, this_process
 from voicejudge.tracking.store import SQLiteStore
 
 _CALL_COLUMNS = (
@@ -82,15 +83,16 @@ _CALL_COLUMNS = (
 )
 _UPSERT_CALL_START = (
     "INSERT INTO calls (project_id, id, trace_id, parent_id, thread_id, turn_id, op_name, "
-    "op_base, display_name, started_at, attributes, inputs, wb_user_id, wb_run_id, wb_run_step) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "op_base, display_name, started_at, attributes, inputs, wb_user_id, wb_run_id, wb_run_step, "
+    "writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (project_id, id) DO UPDATE SET trace_id = excluded.trace_id, "
     "parent_id = excluded.parent_id, thread_id = excluded.thread_id, "
     "turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base, "
     "display_name = coalesce(calls.display_name, excluded.display_name), "
     "started_at = excluded.started_at, attributes = excluded.attributes, "
     "inputs = excluded.inputs, wb_user_id = excluded.wb_user_id, "
-    "wb_run_id = excluded.wb_run_id, wb_run_step = excluded.wb_run_step"
+    "wb_run_id = excluded.wb_run_id, wb_run_step = excluded.wb_run_step, "
+    "writer = excluded.writer"
 )
 _UPSERT_CALL_END = (
     "INSERT INTO calls (project_id, id, trace_id, ended_at, exception, output, summary, "
@@ -152,8 +154,11 @@ class LocalTraceServer:
     def __init__(self, path: str | Path, user: str | None = None) -> None:
         self.store = SQLiteStore(path)
         self.user = user or _local_user()
+        self.writer = this_process()
         self.call_processor = CallWriteQueue(self._write_calls)
-        atexit.register(self.call_processor.flush)
+        self._closed = False
+        atexit.register(self.close)
+        self.close_interrupted_calls()
 
     @property
     def path(self) -> Path:
@@ -163,12 +168,44 @@ class LocalTraceServer:
         """Persist every queued call write."""
         self.call_processor.flush()
 
+    def backup(self, target: Path) -> None:
+        """Copy the whole store, queued writes included, to `target` (see `SQLiteStore`)."""
+        self.flush()
+        self.store.backup(target)
+
     def close(self) -> None:
-        atexit.unregister(self.call_processor.flush)
+        """Write what is queued and close the file, leaving it complete on its own."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
         try:
             self.call_processor.close()
         finally:
             self.store.close()
+
+    def close_interrupted_calls(self) -> int:
+        """Mark the calls that a process on this machine left running when it died (killed,
+        crashed) as ended with an `Interrupted` error; returns how many."""
+        rows = self.store.query(
+            "SELECT project_id, id, writer FROM calls WHERE ended_at IS NULL AND writer IS NOT NULL"
+        )
+        orphaned = [(project, call) for project, call, writer in rows if process_ended(writer)]
+        if not orphaned:
+            return 0
+        exception = json.dumps(
+            {
+                "type": "Interrupted",
+                "message": "the process running this call ended before the call finished",
+            }
+        )
+        with self.store.write() as conn:
+            conn.executemany(
+                "UPDATE calls SET ended_at = ?, exception = ? "
+                "WHERE project_id = ? AND id = ? AND ended_at IS NULL",
+                [(_now(), exception, project, call) for project, call in orphaned],
+            )
+        return len(orphaned)
 
     # Service -------------------------------------------------------------------------------
 
@@ -216,6 +253,7 @@ class LocalTraceServer:
                         start.get("wb_user_id") or self.user,
                         start.get("wb_run_id"),
                         start.get("wb_run_step"),
+                        self.writer,
                     )
                 )
                 if _REF_PREFIX in inputs:

@@ -7,6 +7,7 @@ read-modify-write steps (such as numbering object versions) are atomic across pr
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from voicejudge.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry brings a store from the previous version to this one. Never edit a released step:
 # add the next version instead.
@@ -147,6 +148,11 @@ _MIGRATIONS: dict[int, str] = {
         ) AS projects;
     DROP TABLE files_v1;
     """,
+    # v3: which process wrote a call, so calls a killed process left running can be closed.
+    3: """
+    ALTER TABLE calls ADD COLUMN writer TEXT;
+    CREATE INDEX calls_unfinished ON calls (project_id) WHERE ended_at IS NULL;
+    """,
 }
 
 _BUSY_TIMEOUT_MS = 60_000
@@ -164,7 +170,12 @@ class SQLiteStore:
         self._write_lock = threading.RLock()
         self._read_lock = threading.Lock()
         self._writer = self._open()
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+            self._check_writable()
+        except BaseException:
+            self._writer.close()
+            raise
         self._reader = self._connect()
 
     def _open(self) -> sqlite3.Connection:
@@ -181,6 +192,11 @@ class SQLiteStore:
                 f"The trace store path {self.path} is not a file. "
                 "Remove it or set VOICEJUDGE_HOME to another folder."
             )
+        if self.path.exists():
+            try:  # SQLite would open an unwritable file read-only and leave files beside it
+                self.path.open("r+b").close()
+            except OSError:
+                raise self._explain(sqlite3.OperationalError("readonly database")) from None
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
@@ -243,6 +259,12 @@ class SQLiteStore:
                 )
         except sqlite3.DatabaseError as exc:
             raise self._explain(exc) from None
+
+    def _check_writable(self) -> None:
+        """Fail now, not at the first traced call, when the file cannot be written (SQLite
+        opens an unwritable file read-only without a word)."""
+        with self.write() as conn:
+            conn.execute("UPDATE meta SET value = value WHERE 0")
 
     def _read_version(self) -> int:
         with self._write_lock:
@@ -309,8 +331,37 @@ class SQLiteStore:
             except sqlite3.DatabaseError as exc:
                 raise self._explain(exc) from exc
 
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the whole store (what the write-ahead log holds included) in
+        `target`, written beside it first and then moved into place."""
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                with self._write_lock:
+                    self._writer.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+                problems = copy.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                copy.close()
+            if problems != "ok":
+                raise StoreError(f"The copy of {self.path} failed its check ({problems}).")
+            partial.replace(target)
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc) from None
+        except OSError as exc:
+            raise StoreError(f"Cannot write the backup {target}: {exc.strerror or exc}.") from None
+        finally:
+            partial.unlink(missing_ok=True)
+
     def close(self) -> None:
+        """Merge the write-ahead log into the main file and close, so that `traces.db` alone
+        holds everything (another process still reading keeps the rest until it closes)."""
         with self._write_lock, self._read_lock:
+            # busy or read-only: SQLite checkpoints again when the last connection closes
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
             self._reader.close()
 
