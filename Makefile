@@ -21,7 +21,7 @@ demo: setup
 	$(BIN)/voicejudge demo
 
 test: setup lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -77,6 +77,17 @@ def test_bad_options_change_nothing(store_home: Path, args: list[str], needle: s
     assert _state(store_home) == before
 
 
+def test_a_set_folder_whose_name_is_not_utf8_is_refused(store_home: Path, tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path) + b"/set-\xff"
+    os.mkdir(folder)
+    for take in ("voice-001", "voice-002", "voice-003", "voice-004", "voice-005"):
+        shutil.copy(VOICES / f"{take}.flac", folder + f"/{take}.flac".encode())
+    before = _state(store_home)
+    result = run("rounds", "--set", folder, "--rater", "studio", "--heldout", "3", home=store_home)
+    _refused(result, "not valid UTF-8")
+    assert _state(store_home) == before
+
+
 @pytest.mark.parametrize("command", ["judge", "rounds", "rank"])
 def test_a_file_name_that_is_not_utf8_is_refused(
     store_home: Path, badly_named_set: Path, command: str
@@ -110,9 +121,13 @@ def immutable_store(tmp_path: Path):
     subprocess.run(["chattr", "-i", str(store)], check=True)
 
 
-def test_a_read_only_store_is_one_clear_error(immutable_store: Path) -> None:
+def test_a_read_only_store_is_one_clear_error(immutable_store: Path, tmp_path: Path) -> None:
     before = _state(immutable_store)
     for args in (ROUNDS, ["traces"], ["judge", str(VOICES / "voice-001.flac"),
                                      str(VOICES / "voice-003.flac")]):  # fmt: skip
         _refused(run(*args, home=immutable_store), "Cannot write the trace store")
+    doctor = run("doctor", home=immutable_store)
+    assert doctor.returncode == 1 and "not writable" in doctor.stdout
+    backup = run("backup", str(tmp_path / "copy.db"), home=immutable_store)
+    assert backup.returncode == 0, "a backup only reads"
     assert _state(immutable_store) == before

@@ -98,7 +98,7 @@ def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
     monkeypatch.undo()
     resumed = run_rounds(config, 2, client=client, samples=voices)
     pairs = {
-        frozenset(c.output.sample_ids)
+        frozenset(c.output["sample_ids"])
         for c in client.get_calls(filter={"call_ids": resumed.rounds[1].call_ids})
     }
     from voicejudge import Settings, close_tracking, init_tracking
@@ -109,7 +109,7 @@ def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
     )
     straight = run_rounds(config, 2, client=other, samples=voices)
     straight_pairs = {
-        frozenset(c.output.sample_ids)
+        frozenset(c.output["sample_ids"])
         for c in other.get_calls(filter={"call_ids": straight.rounds[1].call_ids})
     }
     assert pairs == straight_pairs and len(pairs) == 4

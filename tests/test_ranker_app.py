@@ -210,6 +210,7 @@ def test_exposing_the_app_needs_a_password() -> None:
         (["--share"], "public share link"),
         (["--host", "0.0.0.0", "--auth", "nopassword"], "USER:PASSWORD"),
         (["--port", "70000"], "--port must be between 1 and 65535"),
+        (["--auth", "ann:pw", "--rater", "bob"], "--rater cannot be used with logins"),
     ]
     for extra, needle in cases:
         result = subprocess.run(

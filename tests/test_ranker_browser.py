@@ -11,7 +11,7 @@ import pytest
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.ranker_app import launch
-from voicejudge.ranking import read_rankings
+from voicejudge.ranking import comparison_request, read_rankings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium")
@@ -76,8 +76,7 @@ def test_play_pick_with_a_key_and_submit_with_enter(client, tmp_path: Path) -> N
 
     client.flush()
     (recorded,) = read_rankings(client)
-    request = client.get_call(recorded.call_id).output
-    labels = dict(request.labels)
+    labels = comparison_request(client, recorded.call_id).labels
     assert recorded.feedback.ranking == [labels["B"], labels["A"]]
     assert recorded.feedback.note == "ab"
     assert labels["A"] in recorded.feedback.played

@@ -221,6 +221,31 @@ def test_a_replaced_answer_stays_readable(signed_in: str, client) -> None:
     assert history == {first, second}
 
 
+def test_uploads_are_refused(signed_in: str) -> None:
+    with httpx.Client(base_url=signed_in.rstrip("/")) as http:
+        assert http.post("/login", data={"username": "ann", "password": "pw-ann"}).is_success
+        page = http.post(
+            "/gradio_api/upload", files={"files": ("x.html", b"<script>alert(1)</script>")}
+        )
+    assert page.status_code == 413, page.text
+
+
+def test_a_take_has_no_name_outside_its_own_app(client) -> None:
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    pair = SampleSet(name="pair", samples=voices.samples[:2])
+    names = []
+    for _ in range(2):
+        running = launch(RankingDesk(pair, client=client), port=_free_port())
+        try:
+            ranker = Client(running.url, verbose=False)
+            comparison = ranker.predict("ann", api_name="/next_comparison")
+            label = comparison["labels"][0]
+            names.append(Path(ranker.predict(comparison["call_id"], label, api_name="/take")).name)
+        finally:
+            running.close()
+    assert names[0] != names[1], "another app serves the same take under another name"
+
+
 def test_wrong_passwords_lock_the_login(signed_in: str) -> None:
     with httpx.Client(base_url=signed_in) as http:
         for _ in range(5):
@@ -263,8 +288,9 @@ def test_logins_come_from_a_file_or_the_environment(tmp_path: Path) -> None:
         read_logins(file=None, environ={"VOICEJUDGE_AUTH": "no-password"})
     with pytest.raises(ConfigError, match="given twice"):
         read_logins(["ann:a"], file=file, environ={})
-    with pytest.raises(ConfigError, match="printable"):
-        read_logins(["an\x1bn:a"], environ={})
+    for look_alike in ("an\x1bn:a", "ann\u200b:a", "bob\u202eevil:a"):
+        with pytest.raises(ConfigError, match="printable"):
+            read_logins([look_alike], environ={})
 
 
 def test_the_picture_must_be_an_image(tmp_path: Path) -> None:

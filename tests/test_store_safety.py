@@ -4,13 +4,16 @@ cannot drive the terminal."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from weave.trace.weave_client import WeaveClient
@@ -97,21 +100,75 @@ def _hold_store(home: Path) -> subprocess.Popen:
     return process
 
 
-def test_doctor_reports_a_deleted_log_of_a_live_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("deleted", [["-wal"], ["-wal", "-shm"]], ids=["log", "log-and-index"])
+def test_doctor_reports_a_deleted_log_of_a_live_store(tmp_path: Path, deleted: list[str]) -> None:
     home = tmp_path / "home"
     holder = _hold_store(home)
     try:
         assert (home / "traces.db-wal").stat().st_size > 0
         healthy = run("doctor", home=home)
         assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-        (home / "traces.db-wal").unlink()
+        for suffix in deleted:
+            (home / f"traces.db{suffix}").unlink()
         broken = run("doctor", home=home)
+        refused = run("traces", home=home)
     finally:
         holder.kill()
         holder.wait()
     assert broken.returncode == 1
     text = " ".join(broken.stdout.split())
-    assert "traces.db-wal is missing" in text and "lost" in text
+    assert f"traces.db-wal was deleted while process {holder.pid}" in text and "lost" in text
+    assert refused.returncode == 1 and "lost" in refused.stderr, "no command carries on"
+
+
+def test_a_store_whose_log_was_lost_is_not_rebuilt(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    holder = _hold_store(home)
+    holder.kill()
+    holder.wait()
+    (home / "traces.db-wal").unlink()
+    before = (home / "traces.db").read_bytes()
+    for command in (["traces"], ["rounds", "--set", str(VOICES), "--rater", "studio"]):
+        result = run(*command, home=home)
+        assert result.returncode == 1 and "those changes are lost" in result.stderr
+    assert run("doctor", home=home).returncode == 1, "the evidence is kept"
+    assert (home / "traces.db").read_bytes() == before
+
+
+def test_a_stopped_ranking_app_leaves_a_complete_store(tmp_path: Path) -> None:
+    import httpx
+
+    home = tmp_path / "home"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = subprocess.Popen(
+        [VOICEJUDGE, "rank", "--set", str(VOICES), "--port", str(port)],
+        env={**os.environ, "VOICEJUDGE_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert app.stdout is not None and "Ranking" in app.stdout.readline()
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+
+        def call(endpoint: str, *data: object) -> Any:
+            event = http.post(f"/gradio_api/call/{endpoint}", json={"data": data}).json()
+            text = http.get(f"/gradio_api/call/{endpoint}/{event['event_id']}").text
+            return json.loads(text.split("data:", 1)[1].splitlines()[0])[0]
+
+        comparison = call("next_comparison", "ann")
+        call("submit_ranking", "ann", comparison["call_id"], ["B", "A"], False, "", [], None)
+    app.send_signal(signal.SIGTERM)
+    assert app.wait(timeout=60) == 128 + signal.SIGTERM
+    alone = tmp_path / "copy" / "traces.db"
+    alone.parent.mkdir()
+    shutil.copy(home / "traces.db", alone)
+    server = LocalTraceServer(alone)
+    try:
+        rows = server.feedback_query({"project_id": "local/voicejudge"}).result
+    finally:
+        server.close()
+    assert [row["payload"]["value"]["rater"] for row in rows] == ["ann"]
 
 
 def test_doctor_reports_a_store_copied_without_its_log(tmp_path: Path) -> None:
@@ -159,7 +216,7 @@ def test_calls_a_killed_process_left_running_are_closed(tmp_path: Path) -> None:
     assert doctor.returncode == 0
     assert "left running by processes that ended" in " ".join(doctor.stdout.split())
     listed = run("traces", "--json", home=home)
-    (call,) = [c for c in __import__("json").loads(listed.stdout) if c["op"] == "long_job"]
+    (call,) = [c for c in json.loads(listed.stdout) if c["op"] == "long_job"]
     assert call["status"] == "error" and call["error"].startswith("Interrupted")
     assert "none" in " ".join(run("doctor", home=home).stdout.split())
 

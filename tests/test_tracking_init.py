@@ -140,3 +140,17 @@ def test_network_guard_refuses_outside_hosts() -> None:
         socket.create_connection(server.getsockname(), timeout=1).close()
     finally:
         server.close()
+
+
+def test_the_public_api_is_complete_and_loads_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    import voicejudge
+
+    assert set(voicejudge.__all__) == {"__version__", *voicejudge._EXPORTS}
+    for name in voicejudge.__all__:
+        assert getattr(voicejudge, name) is not None
+    cold = "import sys, voicejudge; print('weave' in sys.modules, 'scipy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", cold], capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "False"], "importing voicejudge stays cheap"

@@ -1,70 +1,140 @@
-"""voicejudge: align an audio LLM judge with one person's taste in voices, traced in W&B Weave."""
+"""voicejudge: align an audio LLM judge with one person's taste in voices, traced in W&B Weave.
+
+The public API below is imported on first use, so that `import voicejudge` (and the CLI that
+starts with it) costs only what a caller touches: weave, scipy and matplotlib take seconds.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from voicejudge.settings import apply_safe_environment
 
 apply_safe_environment()
 
-from voicejudge.alignment import AlignmentOutcome, align  # noqa: E402
-from voicejudge.analyzer import JudgePromptAnalyzer  # noqa: E402
-from voicejudge.audio import (  # noqa: E402
-    AudioClip,
-    AudioError,
-    FeatureCache,
-    Features,
-    extract_features,
-    load_audio,
-    z_scores,
-)
-from voicejudge.audio.quality import QualityScores, assess_quality  # noqa: E402
-from voicejudge.backends import (  # noqa: E402
-    ModelReplyError,
-    ModelRequest,
-    ModelRequestError,
-    backend_for,
-)
-from voicejudge.data import (  # noqa: E402
-    SampleSet,
-    SampleSetError,
-    VoiceSample,
-    load_sample_set,
-    publish_sample_set,
-)
-from voicejudge.errors import (  # noqa: E402
-    ConfigError,
-    StoreError,
-    TrackingError,
-    VoiceJudgeError,
-)
-from voicejudge.evaluation import (  # noqa: E402
-    HeldOutPair,
-    HeldOutScores,
-    evaluate_judge,
-    score_heldout,
-)
-from voicejudge.judge import JudgeVerdict, SpeechJudge  # noqa: E402
-from voicejudge.judge_prompt import (  # noqa: E402
-    JudgePrompt,
-    JudgePromptAnalysis,
-    load_judge_prompt,
-    seed_prompt,
-)
-from voicejudge.learner import PreferenceLearner  # noqa: E402
-from voicejudge.lineage import LineageNode, lineage  # noqa: E402
-from voicejudge.loop import LoopConfig, RoundResult, RunResult, run_rounds  # noqa: E402
-from voicejudge.patterns import Pattern, PreferencePatterns  # noqa: E402
-from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from  # noqa: E402
-from voicejudge.raters import RaterProfile, SimulatedRater, load_rater_profile  # noqa: E402
-from voicejudge.rubric import Criterion, score  # noqa: E402
-from voicejudge.settings import Settings, load_settings  # noqa: E402
-from voicejudge.tracking import (  # noqa: E402
-    BackendChoice,
-    LocalTraceServer,
-    close_tracking,
-    init_tracking,
-    resolve_backend,
-)
-
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "AlignmentOutcome": "voicejudge.alignment",
+    "align": "voicejudge.alignment",
+    "JudgePromptAnalyzer": "voicejudge.analyzer",
+    "AudioClip": "voicejudge.audio",
+    "AudioError": "voicejudge.audio",
+    "FeatureCache": "voicejudge.audio",
+    "Features": "voicejudge.audio",
+    "extract_features": "voicejudge.audio",
+    "load_audio": "voicejudge.audio",
+    "z_scores": "voicejudge.audio",
+    "QualityScores": "voicejudge.audio.quality",
+    "assess_quality": "voicejudge.audio.quality",
+    "ModelReplyError": "voicejudge.backends",
+    "ModelRequest": "voicejudge.backends",
+    "ModelRequestError": "voicejudge.backends",
+    "backend_for": "voicejudge.backends",
+    "SampleSet": "voicejudge.data",
+    "SampleSetError": "voicejudge.data",
+    "VoiceSample": "voicejudge.data",
+    "load_sample_set": "voicejudge.data",
+    "publish_sample_set": "voicejudge.data",
+    "ConfigError": "voicejudge.errors",
+    "StoreError": "voicejudge.errors",
+    "TrackingError": "voicejudge.errors",
+    "VoiceJudgeError": "voicejudge.errors",
+    "HeldOutPair": "voicejudge.evaluation",
+    "HeldOutScores": "voicejudge.evaluation",
+    "evaluate_judge": "voicejudge.evaluation",
+    "score_heldout": "voicejudge.evaluation",
+    "JudgeVerdict": "voicejudge.judge",
+    "SpeechJudge": "voicejudge.judge",
+    "JudgePrompt": "voicejudge.judge_prompt",
+    "JudgePromptAnalysis": "voicejudge.judge_prompt",
+    "load_judge_prompt": "voicejudge.judge_prompt",
+    "seed_prompt": "voicejudge.judge_prompt",
+    "PreferenceLearner": "voicejudge.learner",
+    "LineageNode": "voicejudge.lineage",
+    "lineage": "voicejudge.lineage",
+    "LoopConfig": "voicejudge.loop",
+    "RoundResult": "voicejudge.loop",
+    "RunResult": "voicejudge.loop",
+    "run_rounds": "voicejudge.loop",
+    "Pattern": "voicejudge.patterns",
+    "PreferencePatterns": "voicejudge.patterns",
+    "Comparison": "voicejudge.ranking",
+    "RankingFeedback": "voicejudge.ranking",
+    "comparisons_from": "voicejudge.ranking",
+    "RaterProfile": "voicejudge.raters",
+    "SimulatedRater": "voicejudge.raters",
+    "load_rater_profile": "voicejudge.raters",
+    "Criterion": "voicejudge.rubric",
+    "score": "voicejudge.rubric",
+    "Settings": "voicejudge.settings",
+    "load_settings": "voicejudge.settings",
+    "BackendChoice": "voicejudge.tracking",
+    "LocalTraceServer": "voicejudge.tracking",
+    "close_tracking": "voicejudge.tracking",
+    "init_tracking": "voicejudge.tracking",
+    "resolve_backend": "voicejudge.tracking",
+}
+
+if TYPE_CHECKING:
+    from voicejudge.alignment import AlignmentOutcome, align
+    from voicejudge.analyzer import JudgePromptAnalyzer
+    from voicejudge.audio import (
+        AudioClip,
+        AudioError,
+        FeatureCache,
+        Features,
+        extract_features,
+        load_audio,
+        z_scores,
+    )
+    from voicejudge.audio.quality import QualityScores, assess_quality
+    from voicejudge.backends import ModelReplyError, ModelRequest, ModelRequestError, backend_for
+    from voicejudge.data import (
+        SampleSet,
+        SampleSetError,
+        VoiceSample,
+        load_sample_set,
+        publish_sample_set,
+    )
+    from voicejudge.errors import ConfigError, StoreError, TrackingError, VoiceJudgeError
+    from voicejudge.evaluation import HeldOutPair, HeldOutScores, evaluate_judge, score_heldout
+    from voicejudge.judge import JudgeVerdict, SpeechJudge
+    from voicejudge.judge_prompt import (
+        JudgePrompt,
+        JudgePromptAnalysis,
+        load_judge_prompt,
+        seed_prompt,
+    )
+    from voicejudge.learner import PreferenceLearner
+    from voicejudge.lineage import LineageNode, lineage
+    from voicejudge.loop import LoopConfig, RoundResult, RunResult, run_rounds
+    from voicejudge.patterns import Pattern, PreferencePatterns
+    from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
+    from voicejudge.raters import RaterProfile, SimulatedRater, load_rater_profile
+    from voicejudge.rubric import Criterion, score
+    from voicejudge.settings import Settings, load_settings
+    from voicejudge.tracking import (
+        BackendChoice,
+        LocalTraceServer,
+        close_tracking,
+        init_tracking,
+        resolve_backend,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'voicejudge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "AlignmentOutcome",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    _stop_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     try:
         return args.run(args)
     except VoiceJudgeError as exc:
@@ -36,8 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         _error(f"invalid input: {validation_problems(exc)}")
         return 1
-    except OSError as exc:  # a file the user named cannot be read or written
-        _error(f"{exc.filename or 'file'}: {exc.strerror or exc}")
+    except OSError as exc:  # a file the user named cannot be read or written, a port in use
+        _error(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -48,8 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracking.close_tracking()  # merges the store's log: traces.db alone is complete
 
 
+def _stop_cleanly_on(*signals: signal.Signals) -> None:
+    """End on these signals as on Ctrl+C: every `finally` runs, so the app closes and the store
+    merges its log (a plain `kill`, systemd and docker stop send SIGTERM)."""
+
+    def stop(number: int, frame: object) -> None:
+        raise SystemExit(128 + number)
+
+    if threading.current_thread() is threading.main_thread():
+        for number in signals:
+            signal.signal(number, stop)
+
+
 def _error(message: str) -> None:
-    err.print(f"[bold red]error:[/] {safe(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {safe(message)}", highlight=False, soft_wrap=True)
 
 
 def safe(text: object) -> str:
@@ -231,7 +247,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _backup(args: argparse.Namespace) -> int:
     from voicejudge.settings import load_settings
-    from voicejudge.tracking import local_server
+    from voicejudge.tracking.store import backup_store
 
     target = args.target
     if target.is_dir():
@@ -243,7 +259,7 @@ def _backup(args: argparse.Namespace) -> int:
     source = load_settings().store_path.expanduser().resolve()
     if not source.is_file():
         raise ConfigError(f"There is no trace store at {source} to back up.")
-    local_server(source).backup(target)
+    backup_store(source, target)
     out.print(f"Backed up {safe(source)} to {safe(target)}", highlight=False, soft_wrap=True)
     return 0
 
@@ -359,12 +375,12 @@ def _rank(args: argparse.Namespace) -> int:
     from voicejudge.desk import RankingDesk
     from voicejudge.judge import SpeechJudge
     from voicejudge.judge_prompt import seed_prompt
-    from voicejudge.logins import read_logins
-    from voicejudge.ranker_app import check_exposure, launch
-    from voicejudge.tracking import init_tracking
+    from voicejudge.logins import check_exposure, read_logins
 
     logins = read_logins(args.auth, args.auth_file)
     check_exposure(args.host, args.share, logins)
+    if logins and args.rater:
+        raise ConfigError("--rater cannot be used with logins: each rater ranks as their login.")
     port = None if args.port is None else _port(args.port)
     if args.brief is not None and not args.brief.is_file():
         raise ConfigError(f"{args.brief}: no such file.")
@@ -380,6 +396,12 @@ def _rank(args: argparse.Namespace) -> int:
             "use --auth-file or VOICEJUDGE_AUTH instead.",
             highlight=False,
         )
+    from voicejudge.ranker_app import character_image, launch  # imports Gradio: after the checks
+    from voicejudge.tracking import init_tracking
+
+    if args.image is not None:  # a bad picture fails before the store is opened
+        with tempfile.TemporaryDirectory(prefix="voicejudge-image-") as scratch:
+            character_image(args.image, Path(scratch))
     client = init_tracking()
     judge = SpeechJudge(prompt=seed_prompt(), model=args.judge) if args.judge else None
     desk = RankingDesk(

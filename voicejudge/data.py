@@ -123,6 +123,7 @@ def load_sample_set(source: str | Path, name: str | None = None) -> SampleSet:
     if isinstance(source, str) and source.startswith("weave:///"):
         return _from_weave(source, name)
     path = Path(source)
+    _check_text(path, "the path of the set")
     if not path.exists():
         raise SampleSetError(f"{path}: no such folder or manifest.")
     if path.is_file():
@@ -144,15 +145,15 @@ def load_sample_set(source: str | Path, name: str | None = None) -> SampleSet:
 
 def sample_id_of(path: Path) -> str:
     """A file's sample id: its name without the extension, which must be valid text."""
-    try:
-        path.name.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise SampleSetError(
-            f"{shown}: the file name is not valid UTF-8, and sample ids are taken from file "
-            "names. Rename the file."
-        ) from None
+    _check_text(path, "the file name (sample ids are taken from file names)")
     return path.stem
+
+
+def _check_text(path: Path, what: str) -> None:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SampleSetError(f"{path}: {what} is not valid UTF-8. Rename it.") from None
 
 
 def publish_sample_set(samples: SampleSet, name: str | None = None) -> Any:

@@ -80,6 +80,7 @@ class RankingDesk:
         self.seed = seed
         self.show_instructions = show_instructions
         self._audio: dict[str, bytes] = {}
+        self._asked: dict[str, ComparisonRequest] = {}
         self._lock = threading.Lock()
         self._submitting: dict[tuple[str, str], threading.Lock] = {}
         self._submitting_lock = threading.Lock()  # never held while reading the store
@@ -98,14 +99,13 @@ class RankingDesk:
                 request = self._request_of(call_id)
                 if request is not None:
                     return self._give(rater, call_id, request)
-            call_id = self._new_comparison(rater)
-            if call_id is None:
+            new = self._new_comparison(rater)
+            if new is None:
                 return None
-            request = self._request_of(call_id)
-            assert request is not None
-            return self._give(rater, call_id, request)
+            return self._give(rater, *new)
 
     def _give(self, rater: str, call_id: str, request: ComparisonRequest) -> Assignment:
+        self._asked[call_id] = request  # what a call asks never changes
         self._given.setdefault(rater, set()).add(call_id)
         self._given_pairs.setdefault(rater, set()).update(
             frozenset(pair) for pair in itertools.combinations(request.sample_ids, 2)
@@ -204,7 +204,7 @@ class RankingDesk:
             judged_pairs=judged,
         )
 
-    def _new_comparison(self, rater: str) -> str | None:
+    def _new_comparison(self, rater: str) -> tuple[str, ComparisonRequest] | None:
         recorded = self._rankings(rater)
         asked = [pair for r in recorded for pair in itertools.combinations(r.feedback.ranking, 2)]
         asked += [tuple(pair) for pair in self._given_pairs.get(rater, set())]
@@ -226,11 +226,13 @@ class RankingDesk:
             extra = [i for i in ids if i not in chosen][: self.takes - 2]
             chosen += extra
         seed = int(time.time_ns() % 2**31)
-        _, call = rank_audio.call([self.samples.get(i) for i in chosen], seed=seed)
-        self.client.flush()
-        return call.id
+        request, call = rank_audio.call([self.samples.get(i) for i in chosen], seed=seed)
+        self.client.flush()  # stored before it is handed out, so any reader can find it
+        return call.id, request
 
     def _request_of(self, call_id: str) -> ComparisonRequest | None:
+        if call_id in self._asked:
+            return self._asked[call_id]
         try:
             request = comparison_request(self.client, call_id)
         except RankingError:

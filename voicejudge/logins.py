@@ -20,6 +20,17 @@ from voicejudge.errors import ConfigError, VoiceJudgeError
 from voicejudge.ranking import rater_name
 
 AUTH_VARIABLE = "VOICEJUDGE_AUTH"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def check_exposure(host: str, share: bool, logins: dict[str, str]) -> None:
+    """Refuse to serve beyond this machine without logins."""
+    if (share or host not in LOCAL_HOSTS) and not logins:
+        where = "a public share link" if share else f"host {host}"
+        raise ConfigError(
+            f"Refusing to serve the ranking app on {where} without logins: add "
+            "--auth-file FILE (lines of USER:PASS), set VOICEJUDGE_AUTH, or --auth USER:PASS."
+        )
 
 
 def read_logins(

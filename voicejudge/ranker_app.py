@@ -14,7 +14,9 @@ the rater is the signed-in user.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
+import secrets
 import tempfile
 import threading
 import time
@@ -27,11 +29,10 @@ import gradio as gr
 
 from voicejudge.desk import Assignment, RankingDesk
 from voicejudge.errors import ConfigError, VoiceJudgeError
-from voicejudge.logins import LoginCheck
+from voicejudge.logins import LoginCheck, check_exposure
 from voicejudge.ranking import RankingError
 
 LABELS = "ABCD"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
@@ -56,16 +57,6 @@ KEYS_JS = """
 """
 
 CSS = ".voicejudge-hidden { display: none !important; }"
-
-
-def check_exposure(host: str, share: bool, logins: dict[str, str]) -> None:
-    """Refuse to serve beyond this machine without logins."""
-    if (share or host not in LOCAL_HOSTS) and not logins:
-        where = "a public share link" if share else f"host {host}"
-        raise ConfigError(
-            f"Refusing to serve the ranking app on {where} without logins: add "
-            "--auth-file FILE (lines of USER:PASS), set VOICEJUDGE_AUTH, or --auth USER:PASS."
-        )
 
 
 def character_image(path: Path, folder: Path) -> Path:
@@ -108,17 +99,20 @@ class RankingApp:
 
 
 class _Takes:
-    """Takes as files named by their content hash in a private folder, each written once:
-    Gradio copies a file it is given into its cache only if that copy is missing, whereas
-    bytes would be rewritten under a download in progress."""
+    """Takes as files in a private folder, each written once and named by a keyed hash of its
+    sound: stable for this app (so a browser may cache it), meaningless to anyone holding the
+    set's files. Gradio copies a file it is given into its cache only if that copy is
+    missing, whereas bytes would be rewritten under a download in progress."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self._key = secrets.token_bytes(32)
         self._lock = threading.Lock()
 
     def file(self, audio: bytes) -> str:
-        path = self.folder / f"{hashlib.sha256(audio).hexdigest()[:24]}.wav"
+        name = hmac.new(self._key, audio, hashlib.sha256).hexdigest()[:24]
+        path = self.folder / f"{name}.wav"
         with self._lock:
             if not path.exists():
                 partial = path.with_suffix(".partial")
@@ -149,7 +143,7 @@ def build_app(
         if typed and typed.strip() and typed.strip() != user:
             raise RankingError(
                 f"You are signed in as {user}; answers are stored under your login, "
-                f"not as {typed.strip()!r}."
+                f"not as {typed.strip()[:40]!r}."
             )
         return str(user)
 
@@ -159,7 +153,11 @@ def build_app(
         gr.Markdown("## Which take sounds most like the character?")
         with gr.Row():
             rater_box = gr.Textbox(
-                label="Your name", value=rater, elem_id="rater", scale=2, visible=not signed_in
+                label="Your name",
+                value="" if signed_in else rater,
+                elem_id="rater",
+                scale=2,
+                visible=not signed_in,
             )
             progress = gr.Markdown(elem_id="progress")
         with gr.Accordion("Character brief", open=True):
@@ -236,13 +234,16 @@ def build_app(
             try:
                 rater_name = who(typed, request)
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             if not current.get("call_id"):
                 return show(rater_name)
             labels = current["labels"]
             ranking = ordered if len(labels) > 2 else _pair_order(best_label, labels)
             if sorted(ranking or []) != sorted(labels) and not is_tie:
-                raise gr.Error("Pick the best take (or order them all) before submitting.")
+                raise gr.Error(
+                    "Pick the best take (or order them all) before submitting.",
+                    print_exception=False,
+                )
             try:
                 desk.submit(
                     rater_name,
@@ -254,7 +255,7 @@ def build_app(
                     elapsed_s=round(time.monotonic() - current["shown_at"], 2),
                 )
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             return show(rater_name, "Saved. Here is the next one.", current["session_done"] + 1)
 
         def on_skip(typed: str, current: dict, request: gr.Request) -> list[Any]:
@@ -263,7 +264,7 @@ def build_app(
                 if current.get("call_id"):
                     desk.skip(rater_name, current["call_id"])
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             return show(rater_name, "Skipped.", current.get("session_done", 0))
 
         def on_pick(label: str, current: dict, ordered: list[str]) -> tuple[Any, Any]:
@@ -313,7 +314,7 @@ def build_app(
             try:
                 assignment = desk.next_assignment(who(rater_name, request))
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             if assignment is None:
                 return {}
             return {
@@ -330,7 +331,7 @@ def build_app(
                 who("", request)
                 return takes.file(desk.take_audio(call_id, label))
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
 
         gr.api(next_comparison, api_name="next_comparison")
         api_call, api_label = gr.Textbox(visible=False), gr.Textbox(visible=False)
@@ -360,7 +361,7 @@ def build_app(
                     elapsed_s=elapsed_s,
                 )
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
 
         gr.api(submit_ranking, api_name="submit_ranking")
     return app
@@ -375,11 +376,9 @@ def _gradio_files_in(folder: Path) -> Iterator[None]:
     with _environment_lock:
         saved = os.environ.get("GRADIO_TEMP_DIR")
         os.environ["GRADIO_TEMP_DIR"] = str(folder / "served")
-        # Gradio also serves its examples cache, looked up afresh on each request; this app has
-        # no examples, so point it at an empty folder for as long as the process runs.
-        os.environ.setdefault(
-            "GRADIO_EXAMPLES_CACHE", tempfile.mkdtemp(prefix="voicejudge-no-examples-")
-        )
+        # Gradio also serves its examples cache, looked up afresh on each request, by default
+        # under the working folder; this app has none, so name a folder that never exists.
+        os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(folder / "no-examples"))
         try:
             yield
         finally:
@@ -426,7 +425,7 @@ def launch(
                 quiet=True,
                 js=KEYS_JS,
                 css=CSS,
-                max_file_size="1kb",  # the page takes no uploads
+                max_file_size=0,  # the page takes no uploads: refuse any file with content
             )
     except BaseException:
         folder.cleanup()

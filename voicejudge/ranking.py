@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import unicodedata
 from typing import Any
 
 import weave
@@ -72,8 +73,10 @@ class RankingFeedback(BaseModel):
     def _one_printable_line(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str) and not _stored(info):
             value = value.strip()
-            if _CONTROL.search(value):
-                raise ValueError("must be one line of printable text (no control characters)")
+            if not _visible(value):
+                raise ValueError(
+                    "must be one line of printable text (no control or invisible characters)"
+                )
             if len(value) > MAX_RATER_CHARS:
                 raise ValueError(f"must be at most {MAX_RATER_CHARS} characters")
         return value
@@ -116,6 +119,11 @@ class RankingFeedback(BaseModel):
         return self
 
 
+def _visible(text: str) -> bool:
+    """No control, format (zero-width, bidi), surrogate, private-use or unassigned characters."""
+    return not any(unicodedata.category(char).startswith("C") for char in text)
+
+
 STORED = {"stored": True}  # validation context for answers read back from a store
 
 
@@ -124,11 +132,12 @@ def _stored(info: ValidationInfo) -> bool:
 
 
 def rater_name(name: str) -> str:
-    """A rater name as it is stored: stripped, not empty, one printable line, bounded."""
+    """A rater name as it is stored: stripped, not empty, one line of visible characters
+    (no control, format or private-use characters, so no two names print alike), bounded."""
     cleaned = (name or "").strip()
     if not cleaned:
         raise RankingError("Enter your name as the rater before ranking.")
-    if len(cleaned) > MAX_RATER_CHARS or _CONTROL.search(cleaned):
+    if len(cleaned) > MAX_RATER_CHARS or not _visible(cleaned):
         raise RankingError(
             f"A rater name is one line of printable text, at most {MAX_RATER_CHARS} characters."
         )
@@ -164,7 +173,12 @@ class RecordedRanking(BaseModel):
     feedback: RankingFeedback
 
 
-@weave.op(name="rank_audio", postprocess_inputs=lambda inputs: _trace_samples(inputs))
+@weave.op(
+    name="rank_audio",
+    postprocess_inputs=lambda inputs: _trace_samples(inputs),
+    # traced as plain data: weave walks every attribute of a pydantic object, ~10 ms a call
+    postprocess_output=lambda request: _trace_request(request),
+)
 def rank_audio(
     samples: list[VoiceSample],
     round: int | None = None,
@@ -442,6 +456,10 @@ def _feedback_rows(
             "sort_by": [{"field": "created_at", "direction": "asc"}],
         }
     ).result
+
+
+def _trace_request(request: ComparisonRequest | None) -> dict[str, Any] | None:
+    return request.model_dump(mode="json") if request is not None else None
 
 
 def _trace_samples(inputs: dict[str, Any]) -> dict[str, Any]:

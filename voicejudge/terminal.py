@@ -7,22 +7,31 @@ other output. Every CLI view of stored text goes through `printable`.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from typing import Any
 
-# C0 and C1 controls (`lines` lets tab and line feed through), line and paragraph
-# separators, and the bidirectional overrides that can make text read as something else.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_KEEPING_LINES = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
+_KEPT_WITH_LINES = {"\n", "\t"}
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\"}
 
 
 def printable(text: str, *, lines: bool = False) -> str:
-    """`text` with every control character written out as an escape (`ESC` as `\\x1b`);
-    with `lines`, line breaks and tabs are kept as they are."""
-    pattern = _UNSAFE_KEEPING_LINES if lines else _UNSAFE
-    return pattern.sub(_escape, text)
+    """`text` with every control, format (zero-width, bidirectional), separator, private-use
+    or unassigned character written out as an escape (`ESC` as `\\x1b`), and backslashes
+    doubled so that an escape cannot be faked; with `lines`, line breaks and tabs are kept."""
+    return "".join(_shown(char, lines) for char in text)
+
+
+def _shown(char: str, lines: bool) -> str:
+    if char == "\\" or (char in _NAMED and not (lines and char in _KEPT_WITH_LINES)):
+        return _NAMED[char]
+    if lines and char in _KEPT_WITH_LINES:
+        return char
+    if unicodedata.category(char)[0] not in "CZ" or char == " ":
+        return char
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable_data(value: Any) -> Any:
@@ -34,14 +43,3 @@ def printable_data(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [printable_data(v) for v in value]
     return value
-
-
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

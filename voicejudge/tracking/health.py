@@ -1,27 +1,20 @@
-"""The state of a store file, read without changing it: its write-ahead log, integrity,
-schema, contents and the calls still marked running.
-
-SQLite keeps recent writes in `traces.db-wal` until they are merged into `traces.db`; the
-shared-memory index `traces.db-shm` records how much of the log is valid. A log deleted or
-cut short while that index still counts its pages means those writes are gone, which no
-reading of `traces.db` alone can tell. `voicejudge doctor` reports these findings.
-"""
+"""The state of a store file, read without changing it: its write-ahead log (see
+`tracking.wal`), integrity, schema, contents and the calls still marked running. This is
+what `voicejudge doctor` reports."""
 
 from __future__ import annotations
 
 import sqlite3
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
 
 from voicejudge.tracking.processes import process_ended
 from voicejudge.tracking.store import SCHEMA_VERSION
+from voicejudge.tracking.wal import lost_writes, read_only_uri, sidecar
 
 Level = Literal["ok", "info", "warn", "fail"]
 _TABLES = {"meta", "calls", "call_refs", "objects", "feedback", "files", "tables", "table_rows"}
-_WAL_HEADER, _WAL_FRAME_HEADER = 32, 24
 
 
 @dataclass(frozen=True)
@@ -39,11 +32,13 @@ def inspect_store(path: Path) -> list[Finding]:
         return [Finding("trace store", "info", f"{path}: none yet; made on first use")]
     if not path.is_file():
         return [Finding("trace store", "fail", f"{path} is not a file")]
-    lost = _lost_log(path)
+    lost = lost_writes(path)
     if lost:
         return [Finding("write-ahead log", "fail", lost)]
+    if not _writable(path):
+        return [Finding("trace store", "fail", f"{path} is not writable: fix its permissions")]
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
     except sqlite3.DatabaseError as exc:
         return [Finding("trace store", "fail", f"{path} cannot be opened: {exc}")]
     try:
@@ -127,8 +122,16 @@ def _unfinished(conn: sqlite3.Connection, has_writer: bool) -> Finding:
     return Finding("unfinished calls", "ok", "none")
 
 
+def _writable(path: Path) -> bool:
+    try:
+        path.open("r+b").close()
+    except OSError:
+        return False
+    return True
+
+
 def _log_state(path: Path) -> Finding:
-    log = _sidecar(path, "-wal")
+    log = sidecar(path, "-wal")
     size = log.stat().st_size if log.exists() else 0
     if not size:
         return Finding("write-ahead log", "ok", "merged: traces.db alone holds everything")
@@ -138,36 +141,3 @@ def _log_state(path: Path) -> Finding:
         f"{size // 1024} KB not yet merged into {path.name} (a process has the store open, or "
         "one was killed): copy the store with `voicejudge backup`, not by copying the file",
     )
-
-
-def _lost_log(path: Path) -> str | None:
-    """A description of writes lost with the log, when the index says there were some."""
-    index = _sidecar(path, "-shm")
-    try:
-        header = index.read_bytes()[:48] if index.exists() else b""
-    except OSError:
-        return None
-    if len(header) < 48 or not header[12]:
-        return None
-    order: Literal["little", "big"] = "little" if sys.byteorder == "little" else "big"
-    page = int.from_bytes(header[14:16], order)
-    page = 65536 if page == 1 else page
-    frames = int.from_bytes(header[16:20], order)
-    if not frames or not page:
-        return None
-    log = _sidecar(path, "-wal")
-    needed = _WAL_HEADER + frames * (_WAL_FRAME_HEADER + page)
-    size = log.stat().st_size if log.exists() else 0
-    if size >= needed:
-        return None
-    state = "is missing" if not log.exists() else f"is cut short ({size} of {needed} bytes)"
-    return (
-        f"{log.name} {state}, but {index.name} says it holds {frames} page(s) of changes not "
-        f"yet in {path.name}: those changes are lost. Stop every voicejudge process, put back "
-        f"the -wal file if you have it, or restore a `voicejudge backup`; otherwise move "
-        f"{path.name}-shm aside to use what {path.name} still holds."
-    )
-
-
-def _sidecar(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name + suffix)

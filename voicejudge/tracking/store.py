@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from voicejudge.errors import StoreError
+from voicejudge.tracking.wal import lost_writes, read_only_uri
 
 SCHEMA_VERSION = 3
 
@@ -193,6 +194,9 @@ class SQLiteStore:
                 "Remove it or set VOICEJUDGE_HOME to another folder."
             )
         if self.path.exists():
+            lost = lost_writes(self.path)
+            if lost:  # opening would carry on from the main file as if nothing had happened
+                raise StoreError(lost)
             try:  # SQLite would open an unwritable file read-only and leave files beside it
                 self.path.open("r+b").close()
             except OSError:
@@ -332,28 +336,9 @@ class SQLiteStore:
                 raise self._explain(exc) from exc
 
     def backup(self, target: Path) -> None:
-        """A consistent copy of the whole store (what the write-ahead log holds included) in
-        `target`, written beside it first and then moved into place."""
-        partial = target.with_name(target.name + ".partial")
-        partial.unlink(missing_ok=True)
-        try:
-            copy = sqlite3.connect(partial)
-            try:
-                with self._write_lock:
-                    self._writer.backup(copy)
-                copy.execute("PRAGMA journal_mode=DELETE")
-                problems = copy.execute("PRAGMA quick_check").fetchone()[0]
-            finally:
-                copy.close()
-            if problems != "ok":
-                raise StoreError(f"The copy of {self.path} failed its check ({problems}).")
-            partial.replace(target)
-        except sqlite3.DatabaseError as exc:
-            raise self._explain(exc) from None
-        except OSError as exc:
-            raise StoreError(f"Cannot write the backup {target}: {exc.strerror or exc}.") from None
-        finally:
-            partial.unlink(missing_ok=True)
+        """A consistent copy of the whole store in `target` (see `backup_store`)."""
+        with self._write_lock:
+            _copy(self._writer, self.path, target)
 
     def close(self) -> None:
         """Merge the write-ahead log into the main file and close, so that `traces.db` alone
@@ -364,6 +349,45 @@ class SQLiteStore:
                 self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.close()
             self._reader.close()
+
+
+def backup_store(source: Path, target: Path) -> None:
+    """A consistent copy of the store file `source`, what its write-ahead log holds included,
+    in `target`: read-only (a store nobody may write can still be backed up), written beside
+    `target` first, checked, then moved into place."""
+    lost = lost_writes(source)
+    if lost:
+        raise StoreError(lost)
+    try:
+        conn = sqlite3.connect(read_only_uri(source), uri=True)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"Cannot read the trace store {source}: {exc}.") from None
+    try:
+        _copy(conn, source, target)
+    finally:
+        conn.close()
+
+
+def _copy(conn: sqlite3.Connection, source: Path, target: Path) -> None:
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        copy = sqlite3.connect(partial)
+        try:
+            conn.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+            problems = copy.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            copy.close()
+        if problems != "ok":
+            raise StoreError(f"The copy of {source} failed its check ({problems}).")
+        partial.replace(target)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"Cannot back up the trace store {source}: {exc}.") from None
+    except OSError as exc:
+        raise StoreError(f"Cannot write the backup {target}: {exc.strerror or exc}.") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _split_statements(script: str) -> list[str]:
