@@ -1,17 +1,18 @@
-"""Alignment curves: held-out agreement against the number of labels, per pair-selection
-strategy and bundled rater profile, on the bundled voices and on a 200-voice synthesized set.
+"""Alignment benchmark: held-out agreement with a simulated rater's noise-free choice against
+the number of labels, active versus random pair choice, on tastes drawn at random and on the
+bundled profiles, on the bundled voices and on a 200-voice synthesized set.
 
-Runs the loop's steps (pair choice, the simulated rater, learn, rewrite, judge, held-out
-scoring) through the library without a trace store, so hundreds of runs take minutes. Prints
-JSON on stdout and writes the curves as a PNG (default: bench-alignment.png).
+Every run is `voicejudge.simulate_rounds`: the split, pair choice, answers, learning, rewrite
+and held-out scoring of `voicejudge rounds`, without the trace store. Prints JSON on stdout
+and writes the curves as a PNG.
 
-    python scripts/bench_alignment.py [--seeds 5] [--png bench-alignment.png] [--skip-synth]
+    python scripts/bench_alignment.py [--profiles random:40,bundled] [--labels 8,16,32,64]
+        [--strategies active,random] [--sets bundled,synth200] [--png bench-alignment.png]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 import subprocess
@@ -19,80 +20,77 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from voicejudge import (
-    JudgePrompt,
-    JudgePromptAnalyzer,
-    PreferenceLearner,
+    BUNDLED_VOICES,
+    LoopConfig,
+    RaterProfile,
     SampleSet,
-    SpeechJudge,
+    load_brief,
+    load_rater_profile,
     load_sample_set,
-    seed_prompt,
+    random_profile,
+    simulate_rounds,
 )
 from voicejudge.audio.features import FeatureCache
-from voicejudge.evaluation import HeldOutPair, score_heldout
-from voicejudge.pairs import next_pairs
-from voicejudge.preference_fit import fit_rubric
-from voicejudge.ranking import Comparison
-from voicejudge.raters import RaterProfile, SimulatedRater, bundled_profiles, load_rater_profile
+from voicejudge.raters import bundled_profiles
 from voicejudge.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-LABEL_POINTS = (4, 8, 16, 32, 64)
-STRATEGIES = ("sequential", "random", "active")
+PAIRS_PER_ROUND = 8
+HELDOUT = {"bundled": 12, "synth200": 24}
+BUNDLED_SEEDS = 5
 
 
-def simulate(
+def profile_runs(spec: str) -> list[tuple[str, RaterProfile, int]]:
+    """(group, profile, run seed) for a spec: `random:N` (N drawn tastes, each with its own
+    split seed), `bundled` (every bundled profile at seeds 0..4) or one profile name."""
+    if spec.startswith("random:"):
+        count = int(spec.removeprefix("random:"))
+        return [(spec, random_profile(seed), seed) for seed in range(count)]
+    if spec == "bundled":
+        return [
+            (profile.name, profile, seed)
+            for profile in (load_rater_profile(path) for path in bundled_profiles())
+            for seed in range(BUNDLED_SEEDS)
+        ]
+    profile = load_rater_profile(spec)
+    return [(profile.name, profile, seed) for seed in range(BUNDLED_SEEDS)]
+
+
+def run_curve(
     samples: SampleSet,
     profile: RaterProfile,
-    strategy: str,
-    schedule: list[int],
-    heldout: int,
     seed: int,
+    strategy: str,
+    labels: list[int],
+    heldout: int,
+    brief: str,
     cache: FeatureCache,
-) -> list[dict]:
-    """One run: ask pairs in batches reaching each label count of `schedule`; score after each."""
-    pool, held = samples.split(heldout, seed=seed)
-    rater = SimulatedRater(profile, samples, cache)
-    start = seed_prompt()
-    learner = PreferenceLearner(prior=start.criteria)
-    analyzer = JudgePromptAnalyzer()
-    features = {i: cache.features(samples.get(i).clip()) for i in pool.ids}
-    rows = []
-    for a, b in itertools.combinations(held.ids, 2):
-        order = rater.rank([a, b])
-        rows.append(
-            HeldOutPair(first=a, second=b, label=order[0], true_choice=rater.true_choice(a, b))
-        )
-    prompt: JudgePrompt = start
-    comparisons: list[Comparison] = []
-    asked: list[tuple[str, str]] = []
-    curve = []
-    for step, target in enumerate(schedule):
-        fit = fit_rubric(comparisons, features, start.criteria) if strategy == "active" else None
-        pairs = next_pairs(
-            pool.ids,
-            target - len(asked),
-            strategy,
-            asked=asked,
-            seed=seed * 1000 + step,
-            fit=fit,
-            features=features,
-        )
-        for a, b in pairs:
-            order = rater.rank([a, b])
-            comparisons.append(Comparison(preferred_id=order[0], rejected_id=order[1], rater="sim"))
-            asked.append((a, b))
-        patterns = learner.update(comparisons, samples)
-        prompt = analyzer.rewrite(prompt, patterns).prompt
-        scores = score_heldout(SpeechJudge(prompt=prompt), samples, rows, listwise=False)
-        curve.append(
-            {
-                "labels": len(comparisons),
-                "agreement": scores.agreement,
-                "agreement_true": scores.agreement_true,
-            }
-        )
-    return curve
+) -> dict[int, float]:
+    """Agreement with the noise-free choice at each label count (0: the starting prompt)."""
+    config = LoopConfig(
+        sample_set=samples.name,
+        rater=profile,
+        brief=brief,
+        pairs_per_round=PAIRS_PER_ROUND,
+        strategy=strategy,  # type: ignore[arg-type]
+        heldout=heldout,
+        seed=seed,
+    )
+    rounds = simulate_rounds(config, max(labels) // PAIRS_PER_ROUND, samples, cache)
+    wanted = {0, *labels}
+    return {r.labels: float(r.agreement_true or 0.0) for r in rounds if r.labels in wanted}
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {
+        "mean": round(statistics.fmean(values), 4),
+        "p10": round(float(np.percentile(values, 10)), 4),
+        "min": round(min(values), 4),
+        "runs": len(values),
+    }
 
 
 def synthesized_set(count: int, folder: Path) -> Path:
@@ -114,68 +112,76 @@ def synthesized_set(count: int, folder: Path) -> Path:
     return folder
 
 
-def mean(values: list[float]) -> float:
-    return round(statistics.fmean(values), 4)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="runs per configuration")
+    parser.add_argument("--profiles", default="random:40,bundled", help="comma-separated specs")
+    parser.add_argument("--labels", default="8,16,32,64", help="label counts to report")
+    parser.add_argument("--strategies", default="active,random")
+    parser.add_argument("--sets", default="bundled,synth200", help="bundled and/or synth200")
+    parser.add_argument("--brief", type=Path, help="brief the runs start from (default: bundled)")
     parser.add_argument("--png", type=Path, default=Path("bench-alignment.png"))
-    parser.add_argument("--skip-synth", action="store_true", help="only the bundled voices")
     args = parser.parse_args()
+    labels = sorted(int(n) for n in args.labels.split(","))
+    if any(n % PAIRS_PER_ROUND for n in labels):
+        parser.error(f"label counts must be multiples of {PAIRS_PER_ROUND}")
+    strategies = args.strategies.split(",")
+    brief = load_brief(args.brief).text
     cache = FeatureCache(load_settings().feature_cache)
-    profiles = [load_rater_profile(path) for path in bundled_profiles()]
-    sets = {"bundled": (load_sample_set(ROOT / "assets" / "voices"), 12)}
-    if not args.skip_synth:
-        folder = synthesized_set(200, load_settings().home / "bench" / "voices-200")
-        sets["synth200"] = (load_sample_set(folder), 24)
+    sets: dict[str, SampleSet] = {}
+    for name in args.sets.split(","):
+        if name == "bundled":
+            sets[name] = load_sample_set(BUNDLED_VOICES, name="bundled")
+        elif name == "synth200":
+            folder = synthesized_set(200, load_settings().home / "bench" / "voices-200")
+            sets[name] = load_sample_set(folder, name="synth200")
+        else:
+            parser.error(f"unknown set {name!r}")
+    runs = [run for spec in args.profiles.split(",") for run in profile_runs(spec)]
     started = time.perf_counter()
-    report: dict = {"label_points": list(LABEL_POINTS), "seeds": args.seeds, "curves": {}}
-    for set_name, (samples, heldout) in sets.items():
+    curves: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for set_name, samples in sets.items():
         for sample in samples:
             cache.features(sample.clip())
-        for profile in profiles:
-            for strategy in STRATEGIES:
-                runs = [
-                    simulate(samples, profile, strategy, list(LABEL_POINTS), heldout, s, cache)
-                    for s in range(args.seeds)
-                ]
-                report["curves"][f"{set_name}/{profile.name}/{strategy}"] = {
-                    "agreement_true": [
-                        mean([run[i]["agreement_true"] for run in runs])
-                        for i in range(len(LABEL_POINTS))
-                    ],
-                    "agreement": [
-                        mean([run[i]["agreement"] for run in runs])
-                        for i in range(len(LABEL_POINTS))
-                    ],
-                }
-    bundled, heldout = sets["bundled"]
-    acceptance = {}
-    for profile in profiles:
-        runs = [
-            simulate(bundled, profile, "active", [8, 16, 24, 32], heldout, s, cache)
-            for s in range(args.seeds)
-        ]
-        finals = [run[-1]["agreement_true"] for run in runs]
-        acceptance[profile.name] = {"mean": mean(finals), "min": min(finals), "runs": finals}
-    report["four_rounds_of_8_active_bundled"] = acceptance
-    at16 = LABEL_POINTS.index(16)
-    report["at_16_labels_bundled"] = {
-        strategy: mean(
-            [
-                report["curves"][f"bundled/{p.name}/{strategy}"]["agreement_true"][at16]
-                for p in profiles
-            ]
-        )
-        for strategy in STRATEGIES
+        for group, profile, seed in runs:
+            for strategy in strategies:
+                curve = run_curve(
+                    samples, profile, seed, strategy, labels, HELDOUT[set_name], brief, cache
+                )
+                key = f"{set_name}/{group}/{strategy}"
+                for n, value in curve.items():
+                    curves.setdefault(key, {}).setdefault(str(n), []).append(value)
+    report = {
+        "label_points": [0, *labels],
+        "pairs_per_round": PAIRS_PER_ROUND,
+        "curves": {
+            key: {n: stats(values) for n, values in by_label.items()}
+            for key, by_label in curves.items()
+        },
     }
+    report["acceptance"] = acceptance(report["curves"], strategies)
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["png"] = str(plot(report, args.png))
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def acceptance(curves: dict, strategies: list[str]) -> dict:
+    """The issue's figures: random tastes after 4 rounds of 8 active pairs on the bundled
+    voices, active against random at 16 and 32 labels, bundled profiles at the default seed."""
+    found: dict = {}
+    random_keys = sorted(
+        key for key in curves if key.startswith("bundled/random:") and key.endswith("/active")
+    )
+    for key in random_keys:
+        found[key.removesuffix("/active") + " 4x8 active"] = curves[key]["32"]
+        other = key.removesuffix("/active") + "/random"
+        if other in curves:
+            for n in ("16", "32"):
+                found[f"{key.removesuffix('/active')} active-random at {n}"] = round(
+                    curves[key][n]["mean"] - curves[other][n]["mean"], 4
+                )
+    return found
 
 
 def plot(report: dict, path: Path) -> Path:
@@ -184,22 +190,27 @@ def plot(report: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = sorted(report["curves"])
-    panels = sorted({key.rsplit("/", 1)[0] for key in keys})
-    columns = 3
+    panels = sorted({key.rsplit("/", 1)[0] for key in report["curves"]})
+    columns = min(3, len(panels))
     rows = (len(panels) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False)
+    points = report["label_points"]
     for axis, panel in zip(axes.flat, panels, strict=False):
-        for strategy in STRATEGIES:
-            values = report["curves"][f"{panel}/{strategy}"]["agreement_true"]
-            axis.plot(report["label_points"], values, "o-", label=strategy)
-        axis.set_xscale("log", base=2)
-        axis.set_xticks(report["label_points"], [str(n) for n in report["label_points"]])
-        axis.set_ylim(0.4, 1.0)
+        for strategy in ("active", "random"):
+            key = f"{panel}/{strategy}"
+            if key not in report["curves"]:
+                continue
+            means = [report["curves"][key][str(n)]["mean"] for n in points]
+            p10 = [report["curves"][key][str(n)]["p10"] for n in points]
+            (line,) = axis.plot(points, means, "o-", label=f"{strategy} (mean)")
+            axis.plot(points, p10, ":", color=line.get_color(), label=f"{strategy} (p10)")
+        axis.set_xticks(points)
+        axis.set_ylim(0.3, 1.0)
         axis.set_title(panel)
         axis.set_xlabel("labels")
         axis.set_ylabel("agreement (noise-free)")
-        axis.legend(loc="lower right", fontsize="small")
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right", fontsize="x-small")
     for axis in list(axes.flat)[len(panels) :]:
         axis.axis("off")
     figure.tight_layout()

@@ -45,7 +45,7 @@ def test_prompts_render_fresh_and_publish(client) -> None:
     assert load_prompt("learner") == template
     refs = publish_prompts()
     assert set(refs) == set(PROMPT_NAMES)
-    assert client.get(refs["judge_seed"]).format() == load_prompt("judge_seed")
+    assert client.get(refs["judge_seed"]).content == load_prompt("judge_seed")
 
 
 def test_offline_learn_rewrite_judge_linked_by_refs(client, voices) -> None:

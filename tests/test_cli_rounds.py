@@ -44,8 +44,8 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def test_rounds_writes_the_round_table(finished) -> None:
     home, table = finished
-    assert [r["round"] for r in table["rounds"]] == [1, 2]
-    assert [r["labels"] for r in table["rounds"]] == [4, 8]
+    assert [r["round"] for r in table["rounds"]] == [0, 1, 2]
+    assert [r["labels"] for r in table["rounds"]] == [0, 4, 8]
     for row in table["rounds"]:
         assert set(row) >= {
             "agreement", "agreement_true", "kappa", "ci95", "position_consistency", "prompt_ref"
@@ -96,8 +96,8 @@ def test_replay_with_the_same_models_reproduces_the_prompt_versions(finished) ->
     assert replayed.returncode == 0, replayed.stderr
     again = json.loads(out.read_text())
     assert "replay" in again["run"] and [r["round"] for r in again["rounds"]] == [2]
-    assert again["rounds"][0]["prompt_ref"] == table["rounds"][1]["prompt_ref"]
-    assert again["rounds"][0]["agreement"] == table["rounds"][1]["agreement"]
+    assert again["rounds"][0]["prompt_ref"] == table["rounds"][2]["prompt_ref"]
+    assert again["rounds"][0]["agreement"] == table["rounds"][2]["agreement"]
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def _rank_audio_calls(client) -> list:
 def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, voices) -> None:
     config = _config()
     first = run_rounds(config, 2, client=client, samples=voices)
-    assert [r.labels for r in first.rounds] == [4, 8]
+    assert [r.labels for r in first.rounds] == [0, 4, 8]  # round 0: the brief's prompt
     assert all(r.heldout_pairs == 10 and r.agreement_true is not None for r in first.rounds)
     assert all(
         0 <= r.agreement <= 1 and r.ci95[0] <= r.agreement <= r.ci95[1] for r in first.rounds
@@ -65,14 +65,14 @@ def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, v
     calls = _rank_audio_calls(client)
     assert len(calls) == 10 + 8
     again = run_rounds(config, 3, client=client, samples=voices)
-    assert [r.model_dump() for r in again.rounds[:2]] == [r.model_dump() for r in first.rounds]
-    assert again.rounds[2].labels == 12
+    assert [r.model_dump() for r in again.rounds[:3]] == [r.model_dump() for r in first.rounds]
+    assert again.rounds[3].labels == 12
     assert len(_rank_audio_calls(client)) == 10 + 12
     rankings = read_rankings(client)
     assert len(rankings) == 22 and len({r.call_id for r in rankings}) == 22
     assert _versions(client, "judge-prompt") == 1 + 3
     assert _versions(client, "preference-patterns") == 3
-    assert sorted(finished_rounds(client, first.run)) == [1, 2, 3]
+    assert sorted(finished_rounds(client, first.run)) == [0, 1, 2, 3]
 
 
 def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
@@ -99,7 +99,7 @@ def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
     resumed = run_rounds(config, 2, client=client, samples=voices)
     pairs = {
         frozenset(c.output["sample_ids"])
-        for c in client.get_calls(filter={"call_ids": resumed.rounds[1].call_ids})
+        for c in client.get_calls(filter={"call_ids": resumed.rounds[2].call_ids})
     }
     from voicejudge import Settings, close_tracking, init_tracking
 
@@ -110,10 +110,10 @@ def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
     straight = run_rounds(config, 2, client=other, samples=voices)
     straight_pairs = {
         frozenset(c.output["sample_ids"])
-        for c in other.get_calls(filter={"call_ids": straight.rounds[1].call_ids})
+        for c in other.get_calls(filter={"call_ids": straight.rounds[2].call_ids})
     }
     assert pairs == straight_pairs and len(pairs) == 4
-    assert resumed.rounds[1].agreement == straight.rounds[1].agreement
+    assert resumed.rounds[2].agreement == straight.rounds[2].agreement
     close_tracking()
 
 
@@ -126,7 +126,8 @@ def test_lineage_of_the_final_prompt_lists_every_comparison(client, voices) -> N
     final = result.rounds[-1]
     tree = lineage(final.prompt_ref, client)
     listed = comparisons_in(tree)
-    train_calls = set(result.rounds[0].call_ids + result.rounds[1].call_ids)
+    assert result.rounds[0].call_ids == []  # round 0 asks nothing
+    train_calls = set(result.rounds[1].call_ids + result.rounds[2].call_ids)
     assert {c["call_id"] for c in listed} == train_calls
     assert all(c["rater"] == "gravel" and c["source"] == "simulated:gravel" for c in listed)
     versions = [n.label.split(" ")[0] for n in tree.walk() if n.kind == "prompt"]
@@ -168,16 +169,16 @@ def test_replay_with_another_analyzer_reaches_the_same_feedback(gemini, client, 
     assert len(_rank_audio_calls(client)) == before  # nothing asked again
     assert [r.round for r in replayed.rounds] == [2]
     new_prompt = replayed.rounds[0].prompt_ref
-    assert new_prompt != source.rounds[1].prompt_ref
+    assert new_prompt != source.rounds[2].prompt_ref
     tree = lineage(new_prompt, client)
     assert len(gemini.requests) == 1  # the analyzer; learning and judging stayed acoustic
     same = {c["feedback_id"] for c in comparisons_in(tree)}
     original = {
-        c["feedback_id"] for c in comparisons_in(lineage(source.rounds[1].prompt_ref, client))
+        c["feedback_id"] for c in comparisons_in(lineage(source.rounds[2].prompt_ref, client))
     }
     assert same == original and same
     parent = next(n for n in tree.walk() if n.kind == "prompt" and n.ref != new_prompt)
-    assert parent.ref == source.rounds[0].prompt_ref  # replay starts from round 1's prompt
+    assert parent.ref == source.rounds[1].prompt_ref  # replay starts from round 1's prompt
     again, _ = replay_config(client, run=replayed.run, from_round=2)  # a replay of the replay
     assert again.labels_from == source.run and again.prompts_from == replayed.run
     twice = run_rounds(again, 2, client=client, samples=voices)
@@ -211,7 +212,8 @@ def test_a_person_answers_in_the_app_while_the_round_waits(client, voices) -> No
     worker.join(timeout=60)
     result = done["result"]
     assert answered == 3 + 2 and result.rater == "human"
-    assert result.rounds[0].labels == 2 and result.rounds[0].agreement_true is None
+    assert [r.labels for r in result.rounds] == [0, 2]
+    assert result.rounds[1].agreement_true is None
 
 
 def test_killed_in_round_two_the_same_command_ends_with_the_expected_store(tmp_path: Path) -> None:
@@ -263,7 +265,7 @@ def test_killed_in_round_two_the_same_command_ends_with_the_expected_store(tmp_p
         run = LoopConfig(
             sample_set="x", rater=load_rater_profile("bright"), **{**SMALL, "strategy": "random"}
         ).run_id(load_sample_set(ROOT / "assets" / "voices").ids)
-        assert sorted(finished_rounds(store, run)) == [1, 2, 3]
+        assert sorted(finished_rounds(store, run)) == [0, 1, 2, 3]
     finally:
         close_tracking()
 
@@ -287,7 +289,7 @@ def test_align_logs_an_offline_wandb_run_linked_to_the_traces(
     import json
 
     table = json.loads(outcome.table.read_text())
-    assert [r["labels"] for r in table["rounds"]] == [4, 8]
+    assert [r["labels"] for r in table["rounds"]] == [0, 4, 8]
     assert set(table["rounds"][0]) >= {
         "round",
         "labels",

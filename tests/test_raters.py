@@ -145,3 +145,36 @@ def test_profile_files_are_json_or_toml(tmp_path: Path) -> None:
         'name = "t"\nseed = 3\n[[terms]]\nfeature = "snr_db"\nkind = "linear"\nweight = 1.0\n'
     )
     assert load_rater_profile(tmp_path / "t.json") == load_rater_profile(tmp_path / "t.toml")
+
+
+def test_random_profiles_follow_their_documented_distribution() -> None:
+    from voicejudge.raters import random_profile
+
+    profiles = [random_profile(seed) for seed in range(200)]
+    assert random_profile(7) == random_profile(7) and load_rater_profile("random:7") == profiles[7]
+    kinds = [term.kind for p in profiles for term in p.terms]
+    assert all(1 <= len(p.terms) <= 6 for p in profiles)
+    assert all(len({t.feature for t in p.terms}) == len(p.terms) for p in profiles)
+    assert all(0.05 <= p.flip_rate <= 0.2 for p in profiles)
+    share = {kind: kinds.count(kind) / len(kinds) for kind in ("linear", "target", "gate")}
+    assert 0.4 < share["linear"] < 0.6 and 0.15 < share["gate"] < 0.35
+    gates = [t for p in profiles for t in p.terms if t.kind == "gate"]
+    assert all(t.threshold is None and t.quantile is not None for t in gates)
+    assert all((0.1 <= t.quantile <= 0.3) if t.below else (0.7 <= t.quantile <= 0.9) for t in gates)
+    assert len({t.feature for p in profiles for t in p.terms}) == 21  # any feature, not a list
+
+
+def test_a_quantile_gate_trips_on_that_share_of_the_set(voices) -> None:
+    profile = RaterProfile(
+        name="picky",
+        terms=[{"feature": "f0_median_hz", "kind": "gate", "weight": 2.0, "quantile": 0.25}],
+    )
+    rater = SimulatedRater(profile, voices)
+    (gate,) = rater.criteria
+    tripped = [i for i in voices.ids if rater.utility(i) < 0]
+    assert gate.threshold is not None and 0.15 <= len(tripped) / len(voices) <= 0.3
+
+
+def test_a_random_taste_is_refused_without_a_seed() -> None:
+    with pytest.raises(RaterError, match="random:SEED"):
+        load_rater_profile("random:x")

@@ -32,6 +32,10 @@ _EXPORTS: dict[str, str] = {
     "ModelRequest": "voicejudge.backends",
     "ModelRequestError": "voicejudge.backends",
     "backend_for": "voicejudge.backends",
+    "Brief": "voicejudge.brief",
+    "default_brief": "voicejudge.brief",
+    "load_brief": "voicejudge.brief",
+    "BUNDLED_VOICES": "voicejudge.data",
     "SampleSet": "voicejudge.data",
     "SampleSetError": "voicejudge.data",
     "VoiceSample": "voicejudge.data",
@@ -51,10 +55,11 @@ _EXPORTS: dict[str, str] = {
     "JudgePromptAnalysis": "voicejudge.judge_prompt",
     "load_judge_prompt": "voicejudge.judge_prompt",
     "seed_prompt": "voicejudge.judge_prompt",
+    "starting_prompt": "voicejudge.judge_prompt",
     "PreferenceLearner": "voicejudge.learner",
     "LineageNode": "voicejudge.lineage",
     "lineage": "voicejudge.lineage",
-    "LoopConfig": "voicejudge.loop",
+    "LoopConfig": "voicejudge.rounds",
     "RoundResult": "voicejudge.loop",
     "RunResult": "voicejudge.loop",
     "run_rounds": "voicejudge.loop",
@@ -66,6 +71,9 @@ _EXPORTS: dict[str, str] = {
     "RaterProfile": "voicejudge.raters",
     "SimulatedRater": "voicejudge.raters",
     "load_rater_profile": "voicejudge.raters",
+    "random_profile": "voicejudge.raters",
+    "RoundState": "voicejudge.rounds",
+    "simulate_rounds": "voicejudge.rounds",
     "Criterion": "voicejudge.rubric",
     "score": "voicejudge.rubric",
     "Settings": "voicejudge.settings",
@@ -91,7 +99,9 @@ if TYPE_CHECKING:
     )
     from voicejudge.audio.quality import QualityScores, assess_quality
     from voicejudge.backends import ModelReplyError, ModelRequest, ModelRequestError, backend_for
+    from voicejudge.brief import Brief, default_brief, load_brief
     from voicejudge.data import (
+        BUNDLED_VOICES,
         SampleSet,
         SampleSetError,
         VoiceSample,
@@ -106,13 +116,15 @@ if TYPE_CHECKING:
         JudgePromptAnalysis,
         load_judge_prompt,
         seed_prompt,
+        starting_prompt,
     )
     from voicejudge.learner import PreferenceLearner
     from voicejudge.lineage import LineageNode, lineage
-    from voicejudge.loop import LoopConfig, RoundResult, RunResult, run_rounds
+    from voicejudge.loop import RoundResult, RunResult, run_rounds
     from voicejudge.patterns import Pattern, PreferencePatterns
     from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
-    from voicejudge.raters import RaterProfile, SimulatedRater, load_rater_profile
+    from voicejudge.raters import RaterProfile, SimulatedRater, load_rater_profile, random_profile
+    from voicejudge.rounds import LoopConfig, RoundState, simulate_rounds
     from voicejudge.rubric import Criterion, score
     from voicejudge.settings import Settings, load_settings
     from voicejudge.tracking import (
@@ -137,10 +149,12 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BUNDLED_VOICES",
     "AlignmentOutcome",
     "AudioClip",
     "AudioError",
     "BackendChoice",
+    "Brief",
     "Comparison",
     "ConfigError",
     "Criterion",
@@ -165,6 +179,7 @@ __all__ = [
     "RankingFeedback",
     "RaterProfile",
     "RoundResult",
+    "RoundState",
     "RunResult",
     "SampleSet",
     "SampleSetError",
@@ -181,20 +196,25 @@ __all__ = [
     "backend_for",
     "close_tracking",
     "comparisons_from",
+    "default_brief",
     "evaluate_judge",
     "extract_features",
     "init_tracking",
     "lineage",
     "load_audio",
+    "load_brief",
     "load_judge_prompt",
     "load_rater_profile",
     "load_sample_set",
     "load_settings",
     "publish_sample_set",
+    "random_profile",
     "resolve_backend",
     "run_rounds",
     "score",
     "score_heldout",
     "seed_prompt",
+    "simulate_rounds",
+    "starting_prompt",
     "z_scores",
 ]

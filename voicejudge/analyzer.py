@@ -12,7 +12,7 @@ import weave
 from pydantic import BaseModel, Field
 
 from voicejudge.audio.features import FEATURE_NAMES
-from voicejudge.backends import ModelRequest, RewriteTask, backend_for
+from voicejudge.backends import OFFLINE_MODEL, ModelRequest, backend_for
 from voicejudge.backends.running import run_sync
 from voicejudge.judge_prompt import (
     JUDGE_PROMPT_NAME,
@@ -38,7 +38,8 @@ class AnalyzerReply(BaseModel):
 
 
 class JudgePromptAnalyzer(weave.Model):
-    """Rewrites a judge prompt; `model` is `acoustic` or `gemini:<model>`."""
+    """Rewrites a judge prompt: `acoustic` rebuilds the criteria from the patterns by rule,
+    `gemini:<model>` rewrites the text and criteria itself."""
 
     model: str = "acoustic"
     temperature: float = 0.7
@@ -46,6 +47,23 @@ class JudgePromptAnalyzer(weave.Model):
 
     @weave.op
     def rewrite(self, prompt: JudgePrompt, patterns: PreferencePatterns) -> JudgePromptAnalysis:
+        if self.model == OFFLINE_MODEL:
+            reply = AnalyzerReply.model_validate(rewrite_from_patterns(prompt, patterns))
+        else:
+            reply = self._ask_model(prompt, patterns)
+        new_prompt = publish_judge_prompt(
+            JudgePrompt(
+                text=reply.judge_prompt,
+                criteria=reply.criteria,
+                brief=prompt.brief,
+                parent=ref_uri(prompt),
+                patterns=ref_uri(patterns),
+            ),
+            self.prompt_name,
+        )
+        return JudgePromptAnalysis(reasoning=reply.reasoning, prompt=new_prompt)
+
+    def _ask_model(self, prompt: JudgePrompt, patterns: PreferencePatterns) -> AnalyzerReply:
         system = render(
             load_prompt("analyzer"),
             current_prompt=prompt.text,
@@ -58,19 +76,9 @@ class JudgePromptAnalyzer(weave.Model):
             parts=["Rewrite the judge prompt now."],
             response_type=AnalyzerReply,
             temperature=self.temperature,
-            task=RewriteTask(prompt=prompt, patterns=patterns),
         )
         reply: AnalyzerReply = run_sync(backend_for(self.model).generate(request))
-        new_prompt = publish_judge_prompt(
-            JudgePrompt(
-                text=reply.judge_prompt,
-                criteria=reply.criteria,
-                parent=ref_uri(prompt),
-                patterns=ref_uri(patterns),
-            ),
-            self.prompt_name,
-        )
-        return JudgePromptAnalysis(reasoning=reply.reasoning, prompt=new_prompt)
+        return reply
 
 
 def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> dict[str, Any]:

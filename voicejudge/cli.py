@@ -20,6 +20,9 @@ from rich.table import Table
 from voicejudge.errors import ConfigError, VoiceJudgeError, validation_problems
 from voicejudge.terminal import printable, printable_data
 
+# The demo's simulated rater: a taste that differs from the bundled brief, so learning shows.
+DEMO_RATER = "bright"
+
 out = Console()
 err = Console(stderr=True)
 
@@ -102,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument(
         "--prompt", help="judge prompt: a text or JSON file, or a weave:/// ref (default: seed)"
     )
+    judge.add_argument(
+        "--brief", type=Path, help="judge from this character brief (Markdown), not --prompt"
+    )
     judge.add_argument("--model", default="acoustic", help="acoustic (default) or gemini:<model>")
     judge.add_argument("--json", action="store_true", help="print JSON instead of text")
     judge.set_defaults(run=_judge)
@@ -129,7 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     rank.add_argument("--share", action="store_true", help="also open a public Gradio link")
     rank.add_argument("--takes", type=int, default=2, choices=[2, 3, 4], help="takes per page")
     rank.add_argument("--judge", help="model whose agreement is shown and who picks pairs")
-    rank.add_argument("--brief", type=Path, help="character brief (Markdown file)")
+    rank.add_argument(
+        "--brief", type=Path, help="character brief (Markdown file; default: the bundled one)"
+    )
     rank.add_argument("--image", type=Path, help="a picture of the character (PNG, JPEG, ...)")
     rank.add_argument(
         "--show-instructions",
@@ -144,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     rounds.add_argument("--set", dest="sample_set", required=True, help="folder, manifest or ref")
     rounds.add_argument(
         "--rater", required=True, help="a rater profile (JSON/TOML file or bundled name) or human"
+    )
+    rounds.add_argument(
+        "--brief", type=Path, help="character brief to start from (default: the bundled one)"
     )
     rounds.add_argument("--rounds", type=int, default=4, help="rounds to reach (default 4)")
     rounds.add_argument("--pairs-per-round", type=int, default=8, help="comparisons per round")
@@ -172,7 +183,10 @@ def _parser() -> argparse.ArgumentParser:
     lineage.set_defaults(run=_lineage)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
-    demo.add_argument("--rater", default="gravel", help="bundled profile (default gravel)")
+    demo.add_argument("--rater", default=DEMO_RATER, help=f"bundled profile (default {DEMO_RATER})")
+    demo.add_argument(
+        "--brief", type=Path, help="character brief to start from (default: the bundled one)"
+    )
     demo.add_argument("--rounds", type=int, default=4)
     demo.add_argument("--pairs-per-round", type=int, default=8)
     demo.set_defaults(run=_demo)
@@ -336,15 +350,23 @@ def _maybe(value: float | None, template: str) -> str:
 
 
 def _judge(args: argparse.Namespace) -> int:
-    from voicejudge.backends import backend_for
+    from voicejudge.backends import check_model
+    from voicejudge.brief import load_brief
     from voicejudge.judge import SpeechJudge, takes_from_files
-    from voicejudge.judge_prompt import load_judge_prompt
+    from voicejudge.judge_prompt import load_judge_prompt, starting_prompt
     from voicejudge.tracking import init_tracking
 
+    if args.brief is not None and args.prompt is not None:
+        raise ConfigError("Give --prompt or --brief, not both.")
     samples = takes_from_files(args.files)  # bad files and models fail before any trace
-    backend_for(args.model)
+    check_model(args.model)
+    prompt = (
+        starting_prompt(load_brief(args.brief))
+        if args.brief is not None
+        else load_judge_prompt(args.prompt)
+    )
     init_tracking()
-    judge = SpeechJudge(prompt=load_judge_prompt(args.prompt), model=args.model)
+    judge = SpeechJudge(prompt=prompt, model=args.model)
     verdict = judge.compare(*samples) if len(samples) == 2 else judge.rank(samples)
     if args.json:
         data = verdict.model_dump(mode="json")
@@ -370,11 +392,12 @@ def _judge(args: argparse.Namespace) -> int:
 
 
 def _rank(args: argparse.Namespace) -> int:
-    from voicejudge.backends import backend_for
+    from voicejudge.backends import check_model
+    from voicejudge.brief import load_brief
     from voicejudge.data import load_sample_set
     from voicejudge.desk import RankingDesk
     from voicejudge.judge import SpeechJudge
-    from voicejudge.judge_prompt import seed_prompt
+    from voicejudge.judge_prompt import starting_prompt
     from voicejudge.logins import check_exposure, read_logins
 
     logins = read_logins(args.auth, args.auth_file)
@@ -382,14 +405,12 @@ def _rank(args: argparse.Namespace) -> int:
     if logins and args.rater:
         raise ConfigError("--rater cannot be used with logins: each rater ranks as their login.")
     port = None if args.port is None else _port(args.port)
-    if args.brief is not None and not args.brief.is_file():
-        raise ConfigError(f"{args.brief}: no such file.")
-    brief = _read_text(args.brief) if args.brief else _default_brief()
+    brief = load_brief(args.brief)
     samples = load_sample_set(args.sample_set)
     for sample in samples:
         sample.clip()  # every take must play before anything is served or stored
     if args.judge:
-        backend_for(args.judge)
+        check_model(args.judge)
     if args.auth:
         err.print(
             "[yellow]warning:[/] --auth puts the password in the process list; "
@@ -403,7 +424,7 @@ def _rank(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="voicejudge-image-") as scratch:
             character_image(args.image, Path(scratch))
     client = init_tracking()
-    judge = SpeechJudge(prompt=seed_prompt(), model=args.judge) if args.judge else None
+    judge = SpeechJudge(prompt=starting_prompt(brief), model=args.judge) if args.judge else None
     desk = RankingDesk(
         samples,
         client=client,
@@ -418,7 +439,7 @@ def _rank(args: argparse.Namespace) -> int:
         logins=logins,
         share=args.share,
         rater=args.rater,
-        brief=brief,
+        brief=brief.text,
         image=args.image,
     )
     signed = f", {len(logins)} login(s)" if logins else ""
@@ -440,20 +461,15 @@ def _port(value: int) -> int:
     return value
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read it as UTF-8 text ({exc}).") from None
-
-
 def _rounds(args: argparse.Namespace) -> int:
+    from voicejudge.brief import load_brief
     from voicejudge.loop import HUMAN, LoopConfig, check_run
     from voicejudge.raters import load_rater_profile
 
     config = LoopConfig(
         sample_set=args.sample_set,
         rater=None if args.rater == HUMAN else load_rater_profile(args.rater),
+        brief=load_brief(args.brief).text,
         pairs_per_round=_at_least(args.pairs_per_round, 1, "--pairs-per-round"),
         strategy=args.strategy,
         judge_model=args.judge or "acoustic",
@@ -483,15 +499,15 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from voicejudge.brief import load_brief
+    from voicejudge.data import BUNDLED_VOICES
     from voicejudge.loop import LoopConfig
-    from voicejudge.raters import BUNDLED_PROFILES, load_rater_profile
+    from voicejudge.raters import load_rater_profile
 
-    voices = BUNDLED_PROFILES.parent / "voices"
-    if not voices.is_dir():
-        raise ConfigError(f"{voices}: the bundled voices are missing; run from a checkout.")
     config = LoopConfig(
-        sample_set=str(voices),
+        sample_set=str(BUNDLED_VOICES),
         rater=load_rater_profile(args.rater),
+        brief=load_brief(args.brief).text,
         pairs_per_round=_at_least(args.pairs_per_round, 1, "--pairs-per-round"),
         strategy="active",
     )
@@ -541,6 +557,8 @@ def _run_alignment(
         return 130
     result = outcome.result
     _print_rounds(result.rounds)
+    if result.ceiling is not None:
+        out.print(f"The rater's ceiling (1 - flip rate): {result.ceiling:.2f}")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(
@@ -557,6 +575,10 @@ def _run_alignment(
     ):
         out.print(f"{name + ':':14} {safe(value)}", highlight=False, soft_wrap=True)
     if final:
+        from voicejudge.judge_prompt import load_judge_prompt
+        from voicejudge.report import learned_beyond_brief
+
+        out.print(safe(learned_beyond_brief(load_judge_prompt(final))), highlight=False)
         out.print(f"Lineage: voicejudge lineage {safe(final)}", highlight=False, soft_wrap=True)
     return 0
 
@@ -620,15 +642,6 @@ def _at_least(value: int, low: int, option: str) -> int:
     if value < low:
         raise ConfigError(f"{option} must be at least {low}; got {value}.")
     return value
-
-
-def _default_brief() -> str:
-    bundled = Path("assets") / "character.md"
-    if bundled.is_file():
-        return bundled.read_text(encoding="utf-8")
-    from voicejudge.prompts import load_prompt
-
-    return load_prompt("judge_seed")
 
 
 def _traces_list(args: argparse.Namespace) -> int:

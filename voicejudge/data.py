@@ -15,6 +15,7 @@ import json
 import wave
 from collections import Counter
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
 _FILE_COLUMNS = ("file", "path", "audio", "audio_file_path")
 _INSTRUCTION_COLUMNS = ("instructions", "voice_instructions")
+# The 40 demo voices shipped with the package (`assets/voices` in a checkout).
+BUNDLED_VOICES = Path(str(resources.files("voicejudge.assets").joinpath("voices")))
 
 
 class SampleSetError(VoiceJudgeError):

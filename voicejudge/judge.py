@@ -18,12 +18,13 @@ from pydantic import BaseModel, Field, create_model
 
 from voicejudge.audio.features import FeatureCache
 from voicejudge.audio.quality import meta_info
-from voicejudge.backends import JudgeTask, ModelRequest, Part, backend_for
+from voicejudge.backends import OFFLINE_MODEL, ModelRequest, Part, backend_for
 from voicejudge.backends.running import run_sync
 from voicejudge.data import VoiceSample, sample_id_of
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.judge_prompt import JudgePrompt
 from voicejudge.prompts import load_prompt, render
+from voicejudge.rubric import score
 from voicejudge.settings import load_settings
 from voicejudge.tracking import ref_uri
 
@@ -95,10 +96,10 @@ class SpeechJudge(weave.Model):
     async def _answer(self, order: list[VoiceSample]) -> OrderAnswer:
         labels = list(LABELS[: len(order)])
         by_label = dict(zip(labels, order, strict=True))
+        if self.model == OFFLINE_MODEL:
+            return self._rubric_answer(by_label)
         clips = {label: sample.clip() for label, sample in by_label.items()}
-        include_meta = (
-            self.include_meta if self.include_meta is not None else self.model != "acoustic"
-        )
+        include_meta = self.include_meta if self.include_meta is not None else True
         meta_note = " Measured acoustic facts follow each take." if include_meta else ""
         parts: list[Part] = []
         cache = FeatureCache(load_settings().feature_cache) if include_meta else None
@@ -114,7 +115,6 @@ class SpeechJudge(weave.Model):
             parts=parts,
             response_type=judge_reply_type(labels),
             temperature=self.temperature,
-            task=JudgeTask(criteria=self.prompt.criteria, clips=clips),
             check=lambda reply: _check_permutation(reply, labels),
         )
         reply = await backend_for(self.model).generate(request)
@@ -127,6 +127,23 @@ class SpeechJudge(weave.Model):
             labels={label: sample.id for label, sample in by_label.items()},
             ranking=ranking,
             thinking=reply.thinking,
+            scores=scores,
+        )
+
+    def _rubric_answer(self, by_label: dict[str, VoiceSample]) -> OrderAnswer:
+        """The offline judge: each take's score under the prompt's criteria, best first."""
+        cache = FeatureCache(load_settings().feature_cache)
+        scores = {
+            sample.id: round(score(self.prompt.criteria, cache.features(sample.clip())), 4)
+            for sample in by_label.values()
+        }
+        order = [sample.id for sample in by_label.values()]
+        ranking = sorted(order, key=lambda i: (-scores[i], order.index(i)))
+        return OrderAnswer(
+            presented=order,
+            labels={label: sample.id for label, sample in by_label.items()},
+            ranking=ranking,
+            thinking="Rubric scores: " + ", ".join(f"{i} {scores[i]:+.2f}" for i in ranking),
             scores=scores,
         )
 

@@ -12,31 +12,11 @@ from pathlib import Path
 import weave
 from pydantic import BaseModel, Field
 
-from voicejudge.prompts import PromptError, load_prompt
+from voicejudge.brief import Brief, default_brief, stated_criteria
+from voicejudge.prompts import PromptError, load_prompt, render
 from voicejudge.rubric import Criterion
 
 JUDGE_PROMPT_NAME = "judge-prompt"
-
-SEED_CRITERIA = (
-    Criterion(feature="f0_median_hz", kind="lower", weight=0.8, rationale="a man in his 50s"),
-    Criterion(feature="syll_rate", kind="lower", weight=0.5, rationale="takes his time"),
-    Criterion(feature="jitter_st", kind="higher", weight=0.4, rationale="some roughness"),
-    Criterion(feature="f0_range_st", kind="higher", weight=0.3, rationale="a melody that moves"),
-    Criterion(
-        feature="voiced_frac",
-        kind="gate",
-        weight=1.5,
-        threshold=0.25,
-        rationale="a whisper is not his voice",
-    ),
-    Criterion(
-        feature="bandwidth_hz",
-        kind="gate",
-        weight=0.8,
-        threshold=4000.0,
-        rationale="a telephone band hides the voice",
-    ),
-)
 
 
 class JudgePrompt(weave.Object):
@@ -44,6 +24,7 @@ class JudgePrompt(weave.Object):
 
     text: str
     criteria: list[Criterion] = Field(default_factory=list)
+    brief: str | None = Field(default=None, description="the character brief the run started from")
     parent: str | None = Field(default=None, description="ref of the version it was rewritten from")
     patterns: str | None = Field(
         default=None, description="ref of the patterns it was rewritten with"
@@ -61,12 +42,10 @@ class JudgePromptAnalysis(BaseModel):
 
 
 def load_judge_prompt(source: str | Path | None) -> JudgePrompt:
-    """The seed prompt (None), a `weave:///` ref, a JSON file {text, criteria}, or a text file.
-
-    A plain-text prompt keeps the seed criteria, so the offline judge can still score with it.
-    """
+    """The default starting prompt (None), a `weave:///` ref, a JSON file {text, criteria}, or a
+    text file (whose criteria are what its text states, as for a brief)."""
     if source is None:
-        return seed_prompt()
+        return starting_prompt(default_brief())
     if isinstance(source, str) and source.startswith("weave:///"):
         return _from_ref(source)
     path = Path(source)
@@ -77,14 +56,16 @@ def load_judge_prompt(source: str | Path | None) -> JudgePrompt:
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(content)
-            return JudgePrompt(text=data["text"], criteria=data.get("criteria", []))
+            return JudgePrompt(
+                text=data["text"], criteria=data.get("criteria", []), brief=data.get("brief")
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise PromptError(
                 f"{path}: a JSON judge prompt needs 'text' and optional 'criteria' ({exc})."
             ) from None
     if not content.strip():
         raise PromptError(f"{path}: the judge prompt is empty.")
-    return JudgePrompt(text=content.strip(), criteria=list(SEED_CRITERIA))
+    return JudgePrompt(text=content.strip(), criteria=stated_criteria(content))
 
 
 def _from_ref(uri: str) -> JudgePrompt:
@@ -113,6 +94,7 @@ def _from_ref(uri: str) -> JudgePrompt:
             criteria=[Criterion.model_validate(c) for c in value.get("criteria") or []],
             parent=value.get("parent"),
             patterns=value.get("patterns"),
+            brief=value.get("brief"),
         )
     except Exception as exc:  # a missing ref or another kind of object
         raise PromptError(f"{uri}: cannot load a judge prompt ({exc}).") from None
@@ -120,9 +102,19 @@ def _from_ref(uri: str) -> JudgePrompt:
     return prompt
 
 
+def starting_prompt(brief: Brief) -> JudgePrompt:
+    """The judge prompt before any ranking: the brief inside the casting instructions, and the
+    criteria the brief states (none if it states nothing measurable)."""
+    return JudgePrompt(
+        text=render(load_prompt("judge_seed"), brief=brief.text).strip(),
+        criteria=brief.stated_criteria(),
+        brief=brief.text,
+    )
+
+
 def seed_prompt() -> JudgePrompt:
-    """The starting judge prompt for the character, before any ranking."""
-    return JudgePrompt(text=load_prompt("judge_seed").strip(), criteria=list(SEED_CRITERIA))
+    """The starting judge prompt for the default character."""
+    return starting_prompt(default_brief())
 
 
 def publish_judge_prompt(prompt: JudgePrompt, name: str = JUDGE_PROMPT_NAME) -> JudgePrompt:

@@ -15,11 +15,12 @@ from scipy.stats import beta
 
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
 from voicejudge.audio.quality import describe_features
-from voicejudge.backends import LearnTask, ModelRequest, Part, backend_for
+from voicejudge.backends import OFFLINE_MODEL, ModelRequest, Part, backend_for
 from voicejudge.backends.running import run_sync
+from voicejudge.brief import default_brief
 from voicejudge.data import SampleSet
 from voicejudge.patterns import Pattern, PatternClaim, PreferencePatterns
-from voicejudge.preference_fit import evidence_for
+from voicejudge.preference_fit import evidence_for, learn_acoustic
 from voicejudge.prompts import load_prompt, render
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion
@@ -35,11 +36,12 @@ class LearnerReply(BaseModel):
 
 
 class PreferenceLearner(weave.Model):
-    """Learns patterns from comparisons; `model` is `acoustic` or `gemini:<model>`."""
+    """Learns patterns from comparisons: `acoustic` fits a rubric to the measured features,
+    `gemini:<model>` hears the pairs and states what it finds."""
 
     model: str = "acoustic"
     prior: list[Criterion] = Field(default_factory=list, description="the current rubric")
-    brief: str = Field(default_factory=lambda: load_prompt("judge_seed").strip())
+    brief: str = Field(default_factory=lambda: default_brief().text)
     temperature: float = 0.7
     max_audio_pairs: int = Field(default=6, ge=0, description="pairs sent as audio to an LLM")
     patterns_name: str = "preference-patterns"
@@ -47,6 +49,9 @@ class PreferenceLearner(weave.Model):
     @weave.op
     def update(self, comparisons: list[Comparison], samples: SampleSet) -> PreferencePatterns:
         features = _features_for(comparisons, samples)
+        if self.model == OFFLINE_MODEL:
+            patterns = learn_acoustic(comparisons, features, self.prior)
+            return _publish(patterns, self.patterns_name)
         request = ModelRequest(
             system=render(
                 load_prompt("learner"),
@@ -57,7 +62,6 @@ class PreferenceLearner(weave.Model):
             parts=self._evidence(comparisons, samples, features),
             response_type=LearnerReply,
             temperature=self.temperature,
-            task=LearnTask(comparisons=comparisons, features=features, prior=self.prior),
             check=_check_claims,
         )
         reply: LearnerReply = run_sync(backend_for(self.model).generate(request))

@@ -9,27 +9,27 @@ only what is missing and never asks or stores a comparison twice.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import weave
 from pydantic import BaseModel, Field, PrivateAttr
 
 from voicejudge.analyzer import JudgePromptAnalyzer
 from voicejudge.audio.features import FeatureCache, Features
-from voicejudge.backends import backend_for
+from voicejudge.backends import check_model
 from voicejudge.data import SampleSet, load_sample_set
-from voicejudge.errors import VoiceJudgeError
 from voicejudge.evaluation import Decision, HeldOutPair, evaluate_judge, heldout_pairs
 from voicejudge.judge import SpeechJudge
-from voicejudge.judge_prompt import JudgePrompt, load_judge_prompt, publish_judge_prompt
+from voicejudge.judge_prompt import (
+    JudgePrompt,
+    load_judge_prompt,
+    publish_judge_prompt,
+)
 from voicejudge.learner import PreferenceLearner
-from voicejudge.pairs import Pair, next_pairs
-from voicejudge.preference_fit import fit_rubric
+from voicejudge.pairs import Pair
 from voicejudge.ranking import (
     Comparison,
     RecordedRanking,
@@ -37,50 +37,21 @@ from voicejudge.ranking import (
     rank_audio,
     read_rankings,
 )
-from voicejudge.raters import RaterProfile, SimulatedRater
+from voicejudge.raters import SimulatedRater
+from voicejudge.rounds import (
+    HUMAN,
+    LoopConfig,
+    LoopError,
+    RoundState,
+    choose_pairs,
+    learn_round,
+    learner_for,
+    stable_seed,
+)
 from voicejudge.settings import load_settings
 from voicejudge.tracking import op_calls, ref_uri
 
-LoopStrategy = Literal["sequential", "random", "active"]
-HUMAN = "human"
 ROUND_OP = "AlignmentLoop.run_round"
-
-
-class LoopError(VoiceJudgeError):
-    """An alignment run that cannot start or continue as asked."""
-
-
-class LoopConfig(BaseModel):
-    """What defines an alignment run; the same config continues the same run."""
-
-    sample_set: str = Field(description="folder, manifest or weave:/// ref of the voices")
-    rater: RaterProfile | None = Field(default=None, description="None: a person in the app")
-    pairs_per_round: int = Field(default=8, ge=1)
-    strategy: LoopStrategy = "active"
-    judge_model: str = "acoustic"
-    learner_model: str = "acoustic"
-    analyzer_model: str = "acoustic"
-    heldout: int = Field(default=12, ge=3, description="takes kept out for evaluation")
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    labels_from: str | None = Field(
-        default=None, description="replay: reuse this run's rankings instead of asking"
-    )
-    start_round: int = Field(default=1, ge=1, description="replay: the first round re-run")
-    prompts_from: str | None = Field(
-        default=None, description="replay of a replay: the run whose prompts it continues"
-    )
-
-    @property
-    def rater_name(self) -> str:
-        return self.rater.name if self.rater is not None else HUMAN
-
-    def run_id(self, sample_ids: Sequence[str]) -> str:
-        """A stable name for the run: readable, plus a digest of everything that defines it."""
-        key = self.model_dump(mode="json", exclude={"sample_set"})
-        key["samples"] = hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
-        kind = "replay" if self.labels_from else self.strategy
-        return f"{self.rater_name}-{kind}-{digest}"
 
 
 class RoundResult(BaseModel):
@@ -110,6 +81,9 @@ class RunResult(BaseModel):
     rater: str
     rounds: list[RoundResult]
     store: str
+    ceiling: float | None = Field(
+        default=None, description="the best agreement the rater's labels allow (1 - flip rate)"
+    )
 
 
 Progress = Callable[[str], None]
@@ -145,15 +119,23 @@ class AlignmentLoop(weave.Model):
     @weave.op
     def run_round(self, number: int, prompt: JudgePrompt) -> RoundResult:
         """Ask (or reuse) this round's comparisons, learn from every label so far, rewrite the
-        prompt and evaluate the new judge on the held-out pairs."""
+        prompt and evaluate the new judge on the held-out pairs. Round 0 evaluates the starting
+        prompt, before any label."""
         heldout_calls = self._ensure_heldout_calls()
-        train_calls = self._ensure_train_calls(number)
+        train_calls = self._ensure_train_calls(number) if number else []
         self._collect(heldout_calls + train_calls, number)
         comparisons = self._train_comparisons(number)
-        self._say(f"round {number}: learning from {len(comparisons)} comparisons")
-        patterns = self.learner.update(comparisons, self._samples)
-        self._say(f"round {number}: rewriting the judge prompt")
-        new_prompt = self.analyzer.rewrite(prompt, patterns).prompt
+        new_prompt, patterns = prompt, None
+        if number:
+            self._say(f"round {number}: learning from {len(comparisons)} comparisons")
+            state = learn_round(
+                RoundState(prompt=prompt),
+                comparisons,
+                self._samples,
+                learner=self.learner,
+                analyzer=self.analyzer,
+            )
+            new_prompt, patterns = state.prompt, state.patterns
         rows = self._heldout_rows()
         self._say(f"round {number}: judging {len(rows)} held-out pairs")
         judge = SpeechJudge(prompt=new_prompt, model=self.config.judge_model, seed=self.config.seed)
@@ -167,7 +149,7 @@ class AlignmentLoop(weave.Model):
             labels=len(comparisons),
             heldout_pairs=scores.pairs,
             prompt_ref=ref_uri(new_prompt),
-            patterns_ref=ref_uri(patterns),
+            patterns_ref=ref_uri(patterns) if patterns is not None else None,
             call_ids=train_calls,
         )
 
@@ -245,18 +227,21 @@ class AlignmentLoop(weave.Model):
         return ordered + [c for c in this_round.values() if c not in ordered]
 
     def _choose_pairs(self, number: int, count: int, asked: list[Pair]) -> list[Pair]:
-        fit = features = None
-        if self.config.strategy == "active":
-            features = {i: self._feature(i) for i in self._pool.ids}
-            fit = fit_rubric(self._train_comparisons(number - 1), features, self.learner.prior)
-        return next_pairs(
-            self._pool.ids,
-            count,
-            self.config.strategy,
-            asked=asked,
-            seed=_stable_seed(self.run, number),
-            fit=fit,
-            features=features,
+        active = self.config.strategy == "active"
+        state = RoundState(
+            prompt=JudgePrompt(text=self.config.brief),
+            comparisons=tuple(self._train_comparisons(number - 1)) if active else (),
+            asked=tuple(asked),
+        )
+        return choose_pairs(
+            state,
+            number,
+            run=self.run,
+            strategy=self.config.strategy,
+            count=count,
+            pool=self._pool.ids,
+            features={i: self._feature(i) for i in self._pool.ids} if active else {},
+            prior=self.learner.prior,
         )
 
     def _ask(self, pair: Sequence[str], round_number: int, heldout: bool = False) -> str:
@@ -264,7 +249,7 @@ class AlignmentLoop(weave.Model):
         _, call = rank_audio.call(
             samples,
             round=round_number,
-            seed=_stable_seed(self.run, round_number, *pair),
+            seed=stable_seed(self.run, round_number, *pair),
             run=self.run,
             heldout=heldout,
         )
@@ -363,7 +348,7 @@ def check_run(config: LoopConfig, rounds: int, samples: SampleSet | None = None)
             "and still rank pairs; lower --heldout."
         )
     for model in (config.judge_model, config.learner_model, config.analyzer_model):
-        backend_for(model)
+        check_model(model)
     pool = len(samples) - config.heldout
     available = pool * (pool - 1) // 2
     wanted = config.pairs_per_round * (rounds - config.start_round + 1)
@@ -382,9 +367,10 @@ def prepare_run(config: LoopConfig, client: Any, samples: SampleSet) -> tuple[st
 
 
 def _start_prompt(config: LoopConfig, client: Any) -> JudgePrompt:
-    """The seed prompt; for a replay from round R, the prompt its source had after R-1."""
+    """The brief's starting prompt; for a replay from round R, the prompt its source had after
+    round R-1."""
     if not config.labels_from or config.start_round == 1:
-        return publish_judge_prompt(load_judge_prompt(None))
+        return publish_judge_prompt(config.starting_prompt)
     before = config.start_round - 1
     for source in (config.prompts_from, config.labels_from):
         if source is None:
@@ -415,16 +401,15 @@ def run_rounds(
     loop = AlignmentLoop(
         run=run,
         config=config,
-        learner=PreferenceLearner(
-            model=config.learner_model, prior=load_judge_prompt(None).criteria
-        ),
+        learner=learner_for(config),
         analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
         poll_s=poll_s,
     )
     loop.attach(samples, client, say)
     done = finished_rounds(client, run)
     results: list[RoundResult] = []
-    for number in range(config.start_round, rounds + 1):
+    first = 0 if config.start_round == 1 else config.start_round
+    for number in range(first, rounds + 1):
         if number in done:
             result = done[number]
             say(f"round {number}: already done ({result.labels} labels)")
@@ -435,18 +420,19 @@ def run_rounds(
             on_round(result)
         if result.prompt_ref is not None:
             prompt = load_judge_prompt(result.prompt_ref)  # carries its ref: the next parent
-    return RunResult(run=run, rater=config.rater_name, rounds=results, store=store_location(client))
+    return RunResult(
+        run=run,
+        rater=config.rater_name,
+        rounds=results,
+        store=store_location(client),
+        ceiling=None if config.rater is None else round(1 - config.rater.flip_rate, 4),
+    )
 
 
 def store_location(client: Any) -> str:
     """Where the traces are: the store file, or the hosted project."""
     path = getattr(client.server, "path", None)
     return str(path) if path is not None else f"{client.entity}/{client.project}"
-
-
-def _stable_seed(*parts: Any) -> int:
-    text = "|".join(str(p) for p in parts)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
 
 def plain_record(value: Any) -> Any:

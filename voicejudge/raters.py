@@ -2,7 +2,8 @@
 
 A profile is a utility over the project's normalised features (linear, ideal-point and gate
 terms) plus a flip rate. Its answers are seeded per set of takes, so a rater asked the same
-comparison again (after a crash, say) answers it the same way.
+comparison again (after a crash, say) answers it the same way. `random_profile` draws tastes
+from a documented distribution, for benchmarks on tastes nobody tuned the learner to.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import json
 import random
 import tomllib
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
@@ -23,7 +26,8 @@ from voicejudge.ranking import RankingFeedback, comparison_request, pending_call
 from voicejudge.rubric import Criterion, score
 from voicejudge.settings import load_settings
 
-BUNDLED_PROFILES = Path(__file__).resolve().parent.parent / "assets" / "raters"
+BUNDLED_PROFILES = Path(str(resources.files("voicejudge.assets").joinpath("raters")))
+RANDOM_PREFIX = "random:"
 
 
 class RaterError(VoiceJudgeError):
@@ -38,6 +42,12 @@ class RaterTerm(BaseModel):
     weight: float = Field(description="linear: signed, per z-unit; target and gate: >= 0")
     target: float | None = Field(default=None, description="ideal z-score, for kind=target")
     threshold: float | None = Field(default=None, description="raw-unit limit, for kind=gate")
+    quantile: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="kind=gate: the limit is this quantile of the set (instead of threshold)",
+    )
     below: bool = Field(default=True, description="the gate penalises values below threshold")
 
     @model_validator(mode="after")
@@ -46,25 +56,34 @@ class RaterTerm(BaseModel):
             raise ValueError(f"unknown feature {self.feature!r}; use one of {FEATURE_NAMES}")
         if self.kind == "target" and self.target is None:
             raise ValueError(f"the target term on {self.feature} needs 'target' (a z-score)")
-        if self.kind == "gate" and self.threshold is None:
-            raise ValueError(f"the gate term on {self.feature} needs 'threshold' (raw units)")
+        if self.kind == "gate" and (self.threshold is None) == (self.quantile is None):
+            raise ValueError(
+                f"the gate term on {self.feature} needs 'threshold' (raw units) or 'quantile' "
+                "(of the sample set), not both"
+            )
         if self.kind != "linear" and self.weight < 0:
             raise ValueError(f"the {self.kind} term on {self.feature} needs a weight >= 0")
         return self
 
-    def as_criterion(self) -> Criterion | None:
-        """The same term as a rubric criterion (None for a zero linear weight)."""
+    def as_criterion(self, values: Sequence[float] = ()) -> Criterion | None:
+        """The same term as a rubric criterion (None for a zero linear weight); a quantile gate
+        takes its limit from `values`, the feature's raw values over the sample set."""
         if self.kind == "linear":
             if self.weight == 0:
                 return None
             kind = "higher" if self.weight > 0 else "lower"
             return Criterion(feature=self.feature, kind=kind, weight=abs(self.weight))
+        threshold = self.threshold
+        if self.kind == "gate" and self.quantile is not None:
+            if not values:
+                raise RaterError(f"the quantile gate on {self.feature} needs the sample set")
+            threshold = round(float(np.quantile(np.asarray(values, dtype=float), self.quantile)), 6)
         return Criterion(
             feature=self.feature,
             kind=self.kind,
             weight=self.weight,
             target=self.target,
-            threshold=self.threshold,
+            threshold=threshold,
             below=self.below,
         )
 
@@ -78,17 +97,74 @@ class RaterProfile(BaseModel):
     description: str = ""
     terms: list[RaterTerm] = Field(min_length=1)
 
-    @property
-    def criteria(self) -> list[Criterion]:
-        return [c for c in (term.as_criterion() for term in self.terms) if c is not None]
+    def criteria(self, features: Sequence[Features] = ()) -> list[Criterion]:
+        """The utility as a rubric; quantile gates are resolved over `features` (the set's)."""
+        columns = {
+            term.feature: [
+                float(v) for f in features if (v := getattr(f, term.feature)) is not None
+            ]
+            for term in self.terms
+            if term.quantile is not None
+        }
+        found = (term.as_criterion(columns.get(term.feature, ())) for term in self.terms)
+        return [c for c in found if c is not None]
 
     @property
     def source(self) -> str:
         return f"simulated:{self.name}"
 
 
+def random_profile(seed: int, features: Sequence[str] = FEATURE_NAMES) -> RaterProfile:
+    """A taste drawn from the benchmark distribution: 1-6 terms over distinct features, each
+    linear (half of them; weight ±U(0.3, 1.5) per z), target (a quarter; weight U(0.2, 0.8),
+    ideal z U(-1.5, 1.5)) or gate (a quarter; weight U(1, 3), at the set's U(0.1, 0.3)
+    quantile from below or U(0.7, 0.9) from above); flip rate U(0.05, 0.2)."""
+    rng = random.Random(f"profile:{seed}")
+    chosen = rng.sample(list(features), rng.randint(1, min(6, len(features))))
+    terms = []
+    for feature in chosen:
+        kind = rng.choices(["linear", "target", "gate"], weights=[2, 1, 1])[0]
+        if kind == "linear":
+            weight = rng.choice((-1, 1)) * rng.uniform(0.3, 1.5)
+            terms.append(RaterTerm(feature=feature, kind="linear", weight=round(weight, 3)))
+        elif kind == "target":
+            terms.append(
+                RaterTerm(
+                    feature=feature,
+                    kind="target",
+                    weight=round(rng.uniform(0.2, 0.8), 3),
+                    target=round(rng.uniform(-1.5, 1.5), 3),
+                )
+            )
+        else:
+            below = rng.random() < 0.5
+            quantile = rng.uniform(0.1, 0.3) if below else rng.uniform(0.7, 0.9)
+            terms.append(
+                RaterTerm(
+                    feature=feature,
+                    kind="gate",
+                    weight=round(rng.uniform(1.0, 3.0), 3),
+                    quantile=round(quantile, 3),
+                    below=below,
+                )
+            )
+    return RaterProfile(
+        name=f"random-{seed}",
+        flip_rate=round(rng.uniform(0.05, 0.2), 3),
+        seed=seed,
+        description="a taste drawn by voicejudge.raters.random_profile",
+        terms=terms,
+    )
+
+
 def load_rater_profile(source: str | Path) -> RaterProfile:
-    """A profile from a JSON or TOML file, or the name of a bundled one (`assets/raters/`)."""
+    """A profile from a JSON or TOML file, the name of a bundled one (`assets/raters/`), or
+    `random:SEED` for a taste drawn by `random_profile`."""
+    if isinstance(source, str) and source.startswith(RANDOM_PREFIX):
+        seed = source.removeprefix(RANDOM_PREFIX)
+        if not seed.isdigit():
+            raise RaterError(f"{source!r}: give a random taste as random:SEED, e.g. random:7.")
+        return random_profile(int(seed))
     path = Path(source)
     if not path.exists() and path.suffix == "" and "/" not in str(source):
         bundled = [BUNDLED_PROFILES / f"{source}{suffix}" for suffix in (".json", ".toml")]
@@ -96,8 +172,8 @@ def load_rater_profile(source: str | Path) -> RaterProfile:
     if not path.is_file():
         names = ", ".join(p.stem for p in bundled_profiles()) or "none"
         raise RaterError(
-            f"No rater profile {str(source)!r}: give a JSON or TOML file, or a bundled "
-            f"profile name ({names})."
+            f"No rater profile {str(source)!r}: give a JSON or TOML file, a bundled "
+            f"profile name ({names}) or random:SEED."
         )
     try:
         text = path.read_text(encoding="utf-8")
@@ -129,6 +205,7 @@ class SimulatedRater:
         self.samples = samples
         self._cache = cache or FeatureCache(load_settings().feature_cache)
         self._utility: dict[str, float] = {}
+        self._criteria: list[Criterion] | None = None
 
     @property
     def name(self) -> str:
@@ -137,10 +214,19 @@ class SimulatedRater:
     def features(self, sample_id: str) -> Features:
         return self._cache.features(self.samples.get(sample_id).clip())
 
+    @property
+    def criteria(self) -> list[Criterion]:
+        """The profile as a rubric over this set (quantile gates resolved on its takes)."""
+        if self._criteria is None:
+            needs_set = any(term.quantile is not None for term in self.profile.terms)
+            features = [self.features(i) for i in self.samples.ids] if needs_set else []
+            self._criteria = self.profile.criteria(features)
+        return self._criteria
+
     def utility(self, sample_id: str) -> float:
         """How much the rater likes a take, before any noise."""
         if sample_id not in self._utility:
-            self._utility[sample_id] = score(self.profile.criteria, self.features(sample_id))
+            self._utility[sample_id] = score(self.criteria, self.features(sample_id))
         return self._utility[sample_id]
 
     def true_choice(self, a: str, b: str) -> str | None:

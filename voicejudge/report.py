@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from voicejudge.brief import stated_criteria
 from voicejudge.judge_prompt import JudgePrompt
 from voicejudge.loop import RoundResult, RunResult
+from voicejudge.rubric import Criterion, feature_label
 
 
 def round_rows(rounds: Sequence[RoundResult]) -> list[dict]:
@@ -47,7 +49,15 @@ def plot_curve(result: RunResult, path: Path, title: str | None = None) -> Path:
             labels, [r.agreement_true for r in rounds], "s--", label="with the noise-free choice"
         )
     axes.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
-    axes.set_xlabel("training labels")
+    if result.ceiling is not None:
+        axes.axhline(
+            result.ceiling,
+            color="black",
+            linewidth=0.9,
+            linestyle="--",
+            label=f"rater's ceiling ({result.ceiling:.2f})",
+        )
+    axes.set_xlabel("training labels (0: the brief's prompt)")
     axes.set_ylabel("held-out pairwise agreement")
     axes.set_ylim(0, 1)
     axes.set_title(title or f"Judge alignment, run {result.run}")
@@ -83,6 +93,10 @@ def write_report(
             f"| {_number(r.agreement_true)} | {r.kappa:.3f} | {r.position_consistency:.3f} "
             f"| {_number(r.kendall_tau)} |"
         )
+    if result.ceiling is not None:
+        lines += ["", f"The rater's ceiling (1 − flip rate) is {result.ceiling:.2f}."]
+    if final_prompt is not None:
+        lines += ["", learned_beyond_brief(final_prompt)]
     if curve is not None:
         lines += ["", f"![alignment curve]({curve.name})"]
     if final_prompt is not None:
@@ -100,6 +114,34 @@ def write_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def learned_beyond_brief(prompt: JudgePrompt) -> str:
+    """One sentence: what the prompt's criteria say that its brief did not."""
+    stated = {(c.feature, c.kind) for c in stated_criteria(prompt.brief or "")}
+    stated_features = {feature for feature, _ in stated}
+    added = [c for c in prompt.criteria if c.feature not in stated_features]
+    reversed_ = [
+        c
+        for c in prompt.criteria
+        if c.feature in stated_features and (c.feature, c.kind) not in stated
+    ]
+    if not added and not reversed_:
+        return "Learned beyond the brief: nothing yet; the rankings so far agree with what it says."
+    parts = [_in_words(c) for c in added] + [
+        f"{_in_words(c)} (the brief said otherwise)" for c in reversed_
+    ]
+    return "Learned beyond the brief: " + "; ".join(parts) + "."
+
+
+def _in_words(criterion: Criterion) -> str:
+    label = feature_label(criterion.feature)
+    if criterion.kind == "gate":
+        side = "below" if criterion.below else "above"
+        return f"rejects {label} {side} {criterion.threshold:g}"
+    if criterion.kind == "target":
+        return f"prefers {label} near z={criterion.target:+.1f}"
+    return f"prefers {criterion.kind} {label}"
 
 
 def _number(value: float | None) -> str:

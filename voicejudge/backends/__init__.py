@@ -1,31 +1,26 @@
 """One protocol for "ask a model with text and audio, get a validated pydantic object back".
 
 A `ModelRequest` is a system instruction, ordered parts (text and audio clips) and a response
-type. It also carries the step's structured task, which the offline acoustic backend answers
-from measurements while an LLM backend reads the text and hears the audio. The model string
-picks the backend: `gemini:<model>` or `acoustic`.
+type; an LLM backend reads the text and hears the audio. The model string picks the backend
+(`gemini:<model>`). The offline steps (`acoustic`) are no backend: each step measures and fits
+on its own, so nothing is passed to them through a request.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from voicejudge.audio.clip import AudioClip
 from voicejudge.errors import ConfigError, VoiceJudgeError
-from voicejudge.rubric import Criterion
-
-if TYPE_CHECKING:
-    from voicejudge.audio.features import Features
-    from voicejudge.judge_prompt import JudgePrompt
-    from voicejudge.patterns import PreferencePatterns
-    from voicejudge.ranking import Comparison
 
 Part = str | AudioClip
+# The model string of the offline steps: measured features, a fitted rubric, no model call.
+OFFLINE_MODEL = "acoustic"
 
 
 class ModelReplyError(VoiceJudgeError):
@@ -41,34 +36,6 @@ class MissingKeyError(ConfigError):
 
 
 @dataclass(frozen=True)
-class JudgeTask:
-    """Rank labelled clips by a rubric."""
-
-    criteria: Sequence[Criterion]
-    clips: Mapping[str, AudioClip]
-
-
-@dataclass(frozen=True)
-class LearnTask:
-    """Learn patterns from comparisons between measured samples."""
-
-    comparisons: Sequence[Comparison]
-    features: Mapping[str, Features]
-    prior: Sequence[Criterion]
-
-
-@dataclass(frozen=True)
-class RewriteTask:
-    """Rewrite a judge prompt from patterns."""
-
-    prompt: JudgePrompt
-    patterns: PreferencePatterns
-
-
-Task = JudgeTask | LearnTask | RewriteTask
-
-
-@dataclass(frozen=True)
 class ModelRequest:
     """Everything one model call needs; `check` adds validation beyond the response type."""
 
@@ -76,7 +43,6 @@ class ModelRequest:
     parts: Sequence[Part]
     response_type: type[BaseModel]
     temperature: float = 0.0
-    task: Task | None = None
     check: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def validate_reply(self, reply: Any) -> BaseModel:
@@ -113,11 +79,18 @@ def reset_backends() -> None:
         _backends.clear()
 
 
-def _create(model: str) -> ModelBackend:
-    if model == "acoustic":
-        from voicejudge.backends.acoustic import AcousticBackend
+def check_model(model: str) -> None:
+    """Refuse an unknown model string (or a hosted model without its key) before any work."""
+    if model != OFFLINE_MODEL:
+        backend_for(model)
 
-        return AcousticBackend()
+
+def _create(model: str) -> ModelBackend:
+    if model == OFFLINE_MODEL:
+        raise ConfigError(
+            f"{OFFLINE_MODEL!r} is the offline step, not a model backend: give the step "
+            "model='acoustic' instead of asking a backend for it."
+        )
     if model.startswith("gemini:") and model.removeprefix("gemini:"):
         from voicejudge.backends.gemini import GeminiBackend
         from voicejudge.settings import load_settings
@@ -151,16 +124,15 @@ def trace_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = [
-    "JudgeTask",
-    "LearnTask",
+    "OFFLINE_MODEL",
     "MissingKeyError",
     "ModelBackend",
     "ModelReplyError",
     "ModelRequest",
     "ModelRequestError",
     "Part",
-    "RewriteTask",
     "backend_for",
+    "check_model",
     "reset_backends",
     "trace_inputs",
 ]
