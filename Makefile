@@ -37,3 +37,4 @@ bench: setup
 	$(BIN)/python scripts/bench_judge.py
 	$(BIN)/python scripts/bench_app.py
 	$(BIN)/python scripts/bench_alignment.py
+	$(BIN)/python scripts/bench_listeners.py --train tests/data/codec-mushra
