@@ -158,7 +158,7 @@ def main() -> int:
             for key, by_label in curves.items()
         },
     }
-    report["acceptance"] = acceptance(report["curves"], strategies)
+    report["acceptance"] = acceptance(report["curves"])
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["png"] = str(plot(report, args.png))
     json.dump(report, sys.stdout, indent=2)
@@ -166,7 +166,7 @@ def main() -> int:
     return 0
 
 
-def acceptance(curves: dict, strategies: list[str]) -> dict:
+def acceptance(curves: dict) -> dict:
     """The issue's figures: random tastes after 4 rounds of 8 active pairs on the bundled
     voices, active against random at 16 and 32 labels, bundled profiles at the default seed."""
     found: dict = {}
@@ -174,10 +174,13 @@ def acceptance(curves: dict, strategies: list[str]) -> dict:
         key for key in curves if key.startswith("bundled/random:") and key.endswith("/active")
     )
     for key in random_keys:
-        found[key.removesuffix("/active") + " 4x8 active"] = curves[key]["32"]
+        if "32" in curves[key]:
+            found[key.removesuffix("/active") + " 4x8 active"] = curves[key]["32"]
         other = key.removesuffix("/active") + "/random"
         if other in curves:
             for n in ("16", "32"):
+                if n not in curves[key]:
+                    continue
                 found[f"{key.removesuffix('/active')} active-random at {n}"] = round(
                     curves[key][n]["mean"] - curves[other][n]["mean"], 4
                 )

@@ -53,6 +53,7 @@ def test_a_negated_statement_turns_the_direction_around() -> None:
         "syll_rate": "lower",
         "f0_median_hz": "higher",
     }
+    assert _kinds("He is not young at all, and his voice sits low.") == {"f0_median_hz": "lower"}
     assert _kinds("A high-pitched, quick and breathy voice.") == {
         "f0_median_hz": "higher",
         "syll_rate": "higher",

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from voicejudge.errors import ConfigError
 from voicejudge.rubric import Criterion
@@ -33,7 +34,7 @@ class Statement:
 
     phrases: tuple[str, ...]
     feature: str
-    kind: str  # "higher", "lower" or "gate"
+    kind: Literal["higher", "lower", "gate"]
     threshold: float | None = None
     below: bool = True
 
@@ -125,7 +126,10 @@ STATEMENTS = (
     ),
     Statement(("background noise", "noisy", "hiss"), "snr_db", "gate", 15.0, True),
 )
-_NEGATIONS = ("not", "never", "no", "nor", "without", "rather than", "instead of", "isn't", "hides")
+_NEGATIONS = ("not", "never", "no", "nor", "without", "rather than", "instead of", "isn't")
+# A negation only turns a statement around when it comes this many words before it or fewer
+# ("never talks fast"), not from anywhere earlier in the clause ("not young, and deep").
+_NEGATION_REACH = 3
 _CLAUSE = re.compile(r"[.;:!?]+|\n\s*\n")
 
 
@@ -176,11 +180,15 @@ def stated_criteria(text: str) -> list[Criterion]:
             position = _mention(clause, statement.phrases)
             if position is None or statement.feature in found:
                 continue
-            negated = any(
-                re.search(rf"\b{re.escape(word)}\b", clause[:position]) for word in _NEGATIONS
+            found[statement.feature] = _criterion(
+                statement, _negated(clause[:position]), clause.strip()
             )
-            found[statement.feature] = _criterion(statement, negated, clause.strip())
     return list(found.values())
+
+
+def _negated(before: str) -> bool:
+    reach = " ".join(before.replace(",", " ").split()[-_NEGATION_REACH:])
+    return any(re.search(rf"\b{re.escape(word)}\b", reach) for word in _NEGATIONS)
 
 
 def _mention(clause: str, phrases: tuple[str, ...]) -> int | None:

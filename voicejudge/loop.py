@@ -228,13 +228,9 @@ class AlignmentLoop(weave.Model):
 
     def _choose_pairs(self, number: int, count: int, asked: list[Pair]) -> list[Pair]:
         active = self.config.strategy == "active"
-        state = RoundState(
-            prompt=JudgePrompt(text=self.config.brief),
-            comparisons=tuple(self._train_comparisons(number - 1)) if active else (),
-            asked=tuple(asked),
-        )
         return choose_pairs(
-            state,
+            self._train_comparisons(number - 1) if active else [],
+            asked,
             number,
             run=self.run,
             strategy=self.config.strategy,

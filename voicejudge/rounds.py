@@ -103,7 +103,8 @@ def stable_seed(*parts: Any) -> int:
 
 
 def choose_pairs(
-    state: RoundState,
+    comparisons: Sequence[Comparison],
+    asked: Sequence[Pair],
     number: int,
     *,
     run: str,
@@ -113,14 +114,14 @@ def choose_pairs(
     features: dict[str, Features],
     prior: Sequence[Criterion],
 ) -> list[Pair]:
-    """Round `number`'s pairs, chosen from the answers before it (active: where the current
-    fit around `prior` is least sure), never one asked before."""
-    fit = fit_rubric(list(state.comparisons), features, prior) if strategy == "active" else None
+    """Round `number`'s pairs, chosen from the answers before it (active: where the fit of
+    `comparisons` around `prior` is least sure), never one of `asked`."""
+    fit = fit_rubric(list(comparisons), features, prior) if strategy == "active" else None
     return next_pairs(
         pool,
         count,
         strategy,
-        asked=state.asked,
+        asked=asked,
         seed=stable_seed(run, number),
         fit=fit,
         features=features if strategy == "active" else None,
@@ -182,7 +183,8 @@ def simulate_rounds(
     for number in range(rounds + 1):
         if number:
             pairs = choose_pairs(
-                state,
+                state.comparisons,
+                state.asked,
                 number,
                 run=run,
                 strategy=config.strategy,
