@@ -3,8 +3,9 @@
     python scripts/reference_norms.py assets/voices
 
 Prints lines to paste into `voicejudge.audio.features.NORMS`, which holds the values for the
-bundled demo voices;
-re-run it and update NORMS only together with a change of FEATURES_VERSION.
+bundled demo voices (except `bandwidth_native_hz`, which has a physical scale: the 16 kHz voices
+cannot show its spread); re-run it and update NORMS only together with a change of
+FEATURES_VERSION.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from voicejudge.rubric import Criterion
 from voicejudge.tracking import ref_uri
 
 LEARNED_HEADING = "What this listener has shown so far:"
-EMERGING_WEIGHT = 0.5
 
 
 class AnalyzerReply(BaseModel):
@@ -83,18 +82,15 @@ class JudgePromptAnalyzer(weave.Model):
 
 def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> dict[str, Any]:
     """The offline rewrite. The learner fits its patterns around the prompt's criteria, so once
-    the rankings support any pattern the criteria are rebuilt from the patterns alone (strong
-    ones at their effect, emerging ones at half): a criterion the rankings no longer back is
-    dropped. Until then the prompt's own criteria stand."""
+    there are patterns the criteria are rebuilt from them alone, each at its effect: a
+    criterion the rankings no longer back is dropped. Until then the prompt's own criteria
+    stand."""
     learned: dict[tuple, Criterion] = {}
-    for pattern, factor in [(p, 1.0) for p in patterns.strong] + [
-        (p, EMERGING_WEIGHT) for p in patterns.emerging
-    ]:
+    for pattern in patterns.strong + patterns.emerging:
         criterion = pattern.as_criterion()
         if criterion is None or _key(criterion) in learned:
             continue
-        weight = round(criterion.weight * factor, 3)
-        learned[_key(criterion)] = criterion.model_copy(update={"weight": weight})
+        learned[_key(criterion)] = criterion
     before = {_key(c): c for c in prompt.criteria}
     criteria = learned or {key: c for key, c in before.items() if c.source == "prompt"}
     changes = []

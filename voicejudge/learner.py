@@ -20,7 +20,7 @@ from voicejudge.backends.running import run_sync
 from voicejudge.brief import default_brief
 from voicejudge.data import SampleSet
 from voicejudge.patterns import Pattern, PatternClaim, PreferencePatterns
-from voicejudge.preference_fit import evidence_for, learn_acoustic
+from voicejudge.preference_fit import LearnerError, evidence_for, learn_acoustic
 from voicejudge.prompts import load_prompt, render
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion
@@ -171,11 +171,15 @@ def _evidence_confidence(support: int, against: int) -> float:
 
 
 def _features_for(comparisons: Sequence[Comparison], samples: SampleSet) -> dict[str, Features]:
+    """Every take of the set (the fit's gate thresholds are quantiles of the whole set)."""
     cache = FeatureCache(load_settings().feature_cache)
-    wanted = {c.preferred_id for c in comparisons} | {c.rejected_id for c in comparisons}
-    return {
-        sample_id: cache.features(samples.get(sample_id).clip()) for sample_id in sorted(wanted)
-    }
+    unknown = sorted(
+        ({c.preferred_id for c in comparisons} | {c.rejected_id for c in comparisons})
+        - set(samples.ids)
+    )
+    if unknown:
+        raise LearnerError(f"Comparisons name takes that are not in the set: {', '.join(unknown)}.")
+    return {sample_id: cache.features(samples.get(sample_id).clip()) for sample_id in samples.ids}
 
 
 def _publish(patterns: PreferencePatterns, name: str) -> PreferencePatterns:

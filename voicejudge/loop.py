@@ -236,7 +236,7 @@ class AlignmentLoop(weave.Model):
             strategy=self.config.strategy,
             count=count,
             pool=self._pool.ids,
-            features={i: self._feature(i) for i in self._pool.ids} if active else {},
+            features={i: self._feature(i) for i in self._samples.ids} if active else {},
             prior=self.learner.prior,
         )
 

@@ -1,8 +1,8 @@
 """Which pairs of takes to ask about next: sequential, random, balanced or active.
 
-Active selection asks where a comparison is expected to teach the current rubric fit the most
-(the mutual information between the answer and the weights, under the fit's Gaussian
-posterior), spreading a batch over different takes.
+Active selection asks where a comparison is expected to teach the current fit the most (the
+mutual information between the answer and the taste, under the fit's mixture of models),
+spreading a batch over different takes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import itertools
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -40,7 +40,7 @@ def next_pairs(
     asked: Iterable[Pair] = (),
     seed: int = 0,
     fit: Fit | None = None,
-    features: dict[str, Features] | None = None,
+    features: Mapping[str, Features] | None = None,
 ) -> list[Pair]:
     """Up to `count` pairs not asked before (in either order), chosen by `strategy`."""
     if strategy not in STRATEGIES:
@@ -65,24 +65,25 @@ def asked_counts(done: Iterable[frozenset[str]]) -> Counter[str]:
     return Counter(sample_id for pair in done for sample_id in pair)
 
 
-def information(fit: Fit, features: dict[str, Features], pairs: Sequence[Pair]) -> np.ndarray:
-    """Expected information (bits) each pair's answer gives about the fit's weights: the
-    BALD mutual information, with the probit approximation of the logistic likelihood."""
-    rows = {i: fit.basis.row(features[i]) for pair in pairs for i in pair}
-    x = np.array([rows[a] - rows[b] for a, b in pairs])
-    mean = x @ fit.mean
-    variance = np.einsum("ij,jk,ik->i", x, fit.covariance, x)
-    predictive = 1 / (1 + np.exp(-mean / np.sqrt(1 + math.pi * variance / 8)))
+def information(fit: Fit, features: Mapping[str, Features], pairs: Sequence[Pair]) -> np.ndarray:
+    """Expected information (bits) each pair's answer gives about the listener's taste: the
+    BALD mutual information under the fit's mixture of models (probit approximation of the
+    logistic likelihood)."""
+    if not pairs:
+        return np.zeros(0)
+    weights, means, variances = fit.choice_moments(pairs, features)
+    variances = np.maximum(variances, 1e-12)
+    predictive = 1 / (1 + np.exp(-means / np.sqrt(1 + math.pi * variances / 8)))
     expected_entropy = (
         _BALD_C
-        / np.sqrt(variance + _BALD_C**2)
-        * np.exp(-(mean**2) / (2 * (variance + _BALD_C**2)))
+        / np.sqrt(variances + _BALD_C**2)
+        * np.exp(-(means**2) / (2 * (variances + _BALD_C**2)))
     )
-    return _entropy(predictive) - expected_entropy
+    return _entropy(weights @ predictive) - weights @ expected_entropy
 
 
 def _active(
-    fresh: list[Pair], count: int, fit: Fit, features: dict[str, Features], rng: random.Random
+    fresh: list[Pair], count: int, fit: Fit, features: Mapping[str, Features], rng: random.Random
 ) -> list[Pair]:
     if not fresh:
         return []

@@ -174,7 +174,7 @@ def simulate_rounds(
     run = config.run_id(samples.ids)
     learner = learner_for(config)
     analyzer = JudgePromptAnalyzer(model=config.analyzer_model)
-    features = {i: rater.features(i) for i in pool.ids}
+    features = {i: rater.features(i) for i in samples.ids}
     rows = heldout_pairs(
         [_answer(rater, pair) for pair in itertools.combinations(held.ids, 2)], rater.true_choice
     )

@@ -38,6 +38,11 @@ FEATURE_LABELS: dict[str, str] = {
     "jitter_st": "pitch roughness",
     "pause_ratio": "pausing",
     "energy_std_db": "loudness variation",
+    "bandwidth_native_hz": "audio bandwidth at the file's own sample rate",
+    "rolloff_hz": "spectral roll-off (where the top end fades out)",
+    "hf7k_db": "energy above 7 kHz (air)",
+    "flatness_db": "spectral flatness (noise-like spectrum)",
+    "flux": "spectral flux (warble, codec artifacts)",
 }
 
 

@@ -1,8 +1,10 @@
 """Acoustic features of a voice clip, measured with numpy and scipy only.
 
-Every clip is analysed at 16 kHz with a 10 ms hop. The field names of `Features` are the
-project's vocabulary: rubrics, learners and simulated raters refer to features by them, and
-`z_scores` turns them into fixed-scale numbers (see `NORMS`).
+Most features are measured at 16 kHz with a 10 ms hop. The last five (`bandwidth_native_hz`
+to `flux`) are measured at the clip's own sample rate, capped at 48 kHz, with a 32 ms window and
+a 16 ms hop, so a band limit above 8 kHz (a codec's, say) stays visible. The field names of
+`Features` are the project's vocabulary: rubrics, learners and simulated raters refer to features
+by them, and `z_scores` turns them into fixed-scale numbers (see `NORMS`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from threading import Lock
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import BaseModel, Field
-from scipy.fft import irfft, next_fast_len, rfft
+from scipy.fft import irfft, next_fast_len, rfft, rfftfreq
 from scipy.signal import butter, find_peaks, lfilter, medfilt, sosfiltfilt
 
 from voicejudge.audio.clip import AudioClip
@@ -23,11 +25,18 @@ from voicejudge.audio.clip import AudioClip
 RATE = 16_000
 HOP = 160  # 10 ms
 WINDOW = 400  # 25 ms
-FEATURES_VERSION = 1
+MAX_NATIVE_RATE = 48_000
+NATIVE_WINDOW_S = 0.032
+NATIVE_HOP_S = 0.016
+FEATURES_VERSION = 2
 
 _F0_MIN, _F0_MAX = 60.0, 500.0
 _YIN_THRESHOLD = 0.15
 _EPS = 1e-12
+_DB_FLOOR = -120.0
+_HF_EDGE_HZ = 7_000.0
+_FLATNESS_BAND_HZ = (100.0, 12_000.0)
+_FLUX_BAND_HZ = (100.0, 8_000.0)
 
 
 class Features(BaseModel):
@@ -54,6 +63,23 @@ class Features(BaseModel):
     jitter_st: float | None = Field(description="frame-to-frame pitch roughness, semitones")
     pause_ratio: float = Field(description="share of the speech span spent in pauses >= 100 ms")
     energy_std_db: float = Field(description="spread of frame energy in speech, dB")
+    bandwidth_native_hz: float = Field(
+        description="highest frequency carrying speech energy at the clip's own rate, Hz"
+    )
+    rolloff_hz: float = Field(
+        description="frequency below which 99 % of speech power lies, at the clip's own rate, Hz"
+    )
+    hf7k_db: float = Field(
+        description="speech energy above 7 kHz relative to all, dB; -120 (the floor) when the "
+        "clip's rate is 14 kHz or less"
+    )
+    flatness_db: float = Field(
+        description="spectral flatness of speech, 100 Hz to 12 kHz (or Nyquist), dB, <= 0"
+    )
+    flux: float = Field(
+        description="frame-to-frame change of the unit-sum speech spectrum, 100 Hz to 8 kHz, "
+        "unitless, 0 to 1.41"
+    )
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(Features.model_fields)
@@ -84,6 +110,13 @@ NORMS: dict[str, tuple[float, float]] = {
     "jitter_st": (0.07091, 0.06889),
     "pause_ratio": (0.07692, 0.07482),
     "energy_std_db": (6.67, 2.697),
+    # The bundled voices are all 16 kHz, so their native bandwidth is degenerate (all just below
+    # 8 kHz): a physical scale instead, 2 kHz per unit around the 16 kHz Nyquist frequency.
+    "bandwidth_native_hz": (8000.0, 2000.0),
+    "rolloff_hz": (3938.0, 1407.0),
+    "hf7k_db": (-31.18, 7.396),
+    "flatness_db": (-22.35, 8.635),
+    "flux": (0.07985, 0.01518),
 }
 
 
@@ -139,13 +172,14 @@ def extract_features(clip: AudioClip) -> Features:
         pause_ratio=_pause_ratio(active),
         energy_std_db=float(frame_db[loud].std()) if loud.any() else 0.0,
         **spectrum,
+        **_native_spectral(clip),
     )
 
 
-def _frames(x: np.ndarray, length: int) -> np.ndarray:
-    count = 1 + max(0, len(x) - length) // HOP
+def _frames(x: np.ndarray, length: int, hop: int = HOP) -> np.ndarray:
+    count = 1 + max(0, len(x) - length) // hop
     padded = np.pad(x, (0, max(0, length - len(x))))
-    return sliding_window_view(padded, length)[::HOP][:count]
+    return sliding_window_view(padded, length)[::hop][:count]
 
 
 def _loud_frames(frame_db: np.ndarray) -> np.ndarray:
@@ -354,9 +388,6 @@ def _spectral(x: np.ndarray, active: np.ndarray) -> dict[str, float]:
     noise_floor = 10 * np.log10(noise_total / (size * np.sum(np.hanning(size) ** 2)) + _EPS)
 
     level = 10 * np.log10(speech_power)
-    carries = (level > 10 * np.log10(noise) + 6) & (level > level.max() - 50)
-    carries[freqs < 100] = False
-    bandwidth = float(freqs[np.flatnonzero(carries)[-1]]) if carries.any() else 0.0
     low, high = speech_power[(freqs > 50) & (freqs < 4000)], speech_power[freqs >= 4000]
     band = (freqs >= 100) & (freqs <= 5000)
     slope = np.polyfit(np.log2(freqs[band]), level[band], 1)[0]
@@ -364,11 +395,104 @@ def _spectral(x: np.ndarray, active: np.ndarray) -> dict[str, float]:
     return {
         "snr_db": float(snr),
         "noise_floor_dbfs": float(max(noise_floor, -120.0)),
-        "bandwidth_hz": bandwidth,
+        "bandwidth_hz": _bandwidth(speech_power, noise, freqs),
         "hf_ratio_db": float(10 * np.log10(high.sum() / low.sum())),
         "tilt_db_oct": float(slope),
         "centroid_hz": centroid,
     }
+
+
+def _bandwidth(speech: np.ndarray, noise: np.ndarray, freqs: np.ndarray) -> float:
+    """Highest bin >= 100 Hz whose speech level is 6 dB over the noise and within 50 dB of the
+    loudest bin; 0 if none."""
+    level = _db(speech)
+    carries = (level > _db(noise) + 6) & (level > level.max() - 50) & (freqs >= 100)
+    return float(freqs[np.flatnonzero(carries)[-1]]) if carries.any() else 0.0
+
+
+def _db(power: np.ndarray | float) -> np.ndarray:
+    return 10 * np.log10(np.maximum(power, _EPS))
+
+
+def _native_spectral(clip: AudioClip) -> dict[str, float]:
+    """Band-limit and artifact features at the clip's own rate (at most 48 kHz): speech frames
+    pass the loudness rule of `_loud_frames`, noise frames are the quietest 10 %."""
+    rate = min(clip.sample_rate, MAX_NATIVE_RATE)
+    x = clip.resampled(rate)
+    window, hop = round(NATIVE_WINDOW_S * rate), round(NATIVE_HOP_S * rate)
+    # float32 spectra: twice as fast, and ample precision for levels down to -120 dB.
+    frames = _frames(x, window, hop) * np.hanning(window).astype(np.float32)
+    size = next_fast_len(window, real=True)
+    spectrum = rfft(frames, size, axis=1, workers=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    freqs = rfftfreq(size, 1 / rate)
+    audible = freqs >= 50
+    energy = power[:, audible].sum(axis=1, dtype=np.float64)
+    speech = _loud_frames(_db(energy))
+    if speech.sum() < 2:
+        speech[:] = True
+    quiet = energy <= np.percentile(energy, 10)
+    talk = power[speech]
+    speech_power = talk.mean(axis=0, dtype=np.float64)
+    noise = power[quiet].mean(axis=0, dtype=np.float64)
+    consecutive = np.diff(np.flatnonzero(speech)) == 1
+    return {
+        "bandwidth_native_hz": _bandwidth(speech_power, noise, freqs),
+        "rolloff_hz": _rolloff(np.where(audible, speech_power, 0.0), freqs),
+        "hf7k_db": _hf_share_db(speech_power, freqs, audible, rate / 2),
+        "flatness_db": _flatness_db(talk, freqs, rate / 2),
+        "flux": _flux(talk, consecutive, freqs, rate / 2),
+    }
+
+
+def _rolloff(power: np.ndarray, freqs: np.ndarray, share: float = 0.99) -> float:
+    """Frequency below which `share` of the power lies (the 95 % point of speech sits at
+    1-3 kHz and misses band limits); 0 for no power."""
+    cumulative = np.cumsum(power)
+    if cumulative[-1] <= _EPS:
+        return 0.0
+    index = int(np.searchsorted(cumulative, share * cumulative[-1]))
+    return float(freqs[min(index, len(freqs) - 1)])
+
+
+def _hf_share_db(
+    power: np.ndarray, freqs: np.ndarray, audible: np.ndarray, nyquist: float
+) -> float:
+    """Power above 7 kHz over all power above 50 Hz, dB, floored at -120 dB: also the value
+    when the rate leaves nothing above 7 kHz (14 kHz or less)."""
+    total = float(power[audible].sum())
+    if nyquist <= _HF_EDGE_HZ or total <= _EPS:
+        return _DB_FLOOR
+    return float(max(_db(power[freqs >= _HF_EDGE_HZ].sum() / total), _DB_FLOOR))
+
+
+def _flatness_db(power: np.ndarray, freqs: np.ndarray, nyquist: float) -> float:
+    """Mean per-frame geometric over arithmetic mean of power, 100 Hz to 12 kHz, dB; bins are
+    floored 120 dB under the frame's peak so an empty band reads low but finite."""
+    low, high = _FLATNESS_BAND_HZ
+    band = (freqs >= low) & (freqs <= min(high, nyquist))
+    if band.sum() < 2 or len(power) == 0:
+        return 0.0
+    p = power[:, band]
+    peak = np.maximum(p.max(axis=1, keepdims=True), _EPS)
+    p = np.maximum(p, peak * 10 ** (_DB_FLOOR / 10))
+    flatness = np.log(p).mean(axis=1) - np.log(p.mean(axis=1))
+    return float(min(0.0, flatness.mean() * 10 / np.log(10)))
+
+
+def _flux(power: np.ndarray, consecutive: np.ndarray, freqs: np.ndarray, nyquist: float) -> float:
+    """Mean distance between the magnitude spectra of speech frames that follow each other
+    (`consecutive[i]`: frame i + 1 right after frame i), 100 Hz to 8 kHz, each scaled to unit
+    sum so loudness does not count; 0 without such a pair."""
+    low, high = _FLUX_BAND_HZ
+    band = (freqs >= low) & (freqs <= min(high, nyquist))
+    if band.sum() < 2 or not consecutive.any():
+        return 0.0
+    magnitude = np.sqrt(power[:, band])
+    sums = magnitude.sum(axis=1, keepdims=True)
+    shape = np.where(sums > 0, magnitude / np.maximum(sums, _EPS), 1 / band.sum())
+    steps = np.diff(shape, axis=0)[consecutive]
+    return float(np.sqrt((steps**2).sum(axis=1)).mean())
 
 
 def _pause_ratio(active: np.ndarray) -> float:
