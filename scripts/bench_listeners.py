@@ -9,7 +9,7 @@ training signals' pairs, the analyzer turns its patterns into the judge's criter
 criteria's scores are checked against that listener's pairs on the test signals. Prints one
 JSON object.
 
-    python scripts/bench_listeners.py --train DIR [--test DIR]
+    python scripts/bench_listeners.py --train DIR [--test DIR | --test-half first]
 """
 
 from __future__ import annotations
@@ -94,14 +94,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, required=True, help="listening-test folder")
     parser.add_argument("--test", type=Path, help="another folder (default: half the signals)")
+    parser.add_argument(
+        "--test-half",
+        choices=("second", "first"),
+        default="second",
+        help="without --test: which half of the sorted signals is held out (default: second)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     train_scores, train_set = read_test(args.train)
     if args.test is None:
         signals = sorted({s for by_signal in train_scores.values() for s in by_signal})
+        first, second = set(signals[: len(signals) // 2]), set(signals[len(signals) // 2 :])
         train_signals, test_signals = (
-            set(signals[: len(signals) // 2]),
-            set(signals[len(signals) // 2 :]),
+            (first, second) if args.test_half == "second" else (second, first)
         )
         test_scores, samples = train_scores, train_set
     else:
