@@ -576,9 +576,10 @@ def _run_alignment(
         out.print(f"{name + ':':14} {safe(value)}", highlight=False, soft_wrap=True)
     if final:
         from voicejudge.judge_prompt import load_judge_prompt
-        from voicejudge.report import learned_beyond_brief
+        from voicejudge.report import learned_beyond_brief, patterns_of
 
-        out.print(safe(learned_beyond_brief(load_judge_prompt(final))), highlight=False)
+        prompt = load_judge_prompt(final)
+        out.print(safe(learned_beyond_brief(prompt, patterns_of(prompt))), highlight=False)
         out.print(f"Lineage: voicejudge lineage {safe(final)}", highlight=False, soft_wrap=True)
     return 0
 

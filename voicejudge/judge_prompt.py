@@ -71,24 +71,14 @@ def load_judge_prompt(source: str | Path | None) -> JudgePrompt:
 def _from_ref(uri: str) -> JudgePrompt:
     """The stored version itself, carrying its ref, so what is judged or rewritten with it
     records this version."""
-    from weave.trace.context.weave_client_context import get_weave_client
     from weave.trace.ref_util import set_ref
     from weave.trace.refs import ObjectRef
 
-    from voicejudge.tracking import read_ref
+    from voicejudge.tracking import read_object_value
 
     try:
-        read_ref(uri)  # starts tracking for the ref's project if needed
         ref = ObjectRef.parse_uri(uri)
-        client = get_weave_client()
-        found = client.server.obj_read(
-            {
-                "project_id": f"{ref.entity}/{ref.project}",
-                "object_id": ref.name,
-                "digest": ref.digest,
-            }
-        ).obj
-        value = found.val
+        value, digest = read_object_value(uri)
         prompt = JudgePrompt(
             text=value["text"],
             criteria=[Criterion.model_validate(c) for c in value.get("criteria") or []],
@@ -98,7 +88,7 @@ def _from_ref(uri: str) -> JudgePrompt:
         )
     except Exception as exc:  # a missing ref or another kind of object
         raise PromptError(f"{uri}: cannot load a judge prompt ({exc}).") from None
-    set_ref(prompt, ObjectRef(ref.entity, ref.project, ref.name, found.digest))
+    set_ref(prompt, ObjectRef(ref.entity, ref.project, ref.name, digest))
     return prompt
 
 

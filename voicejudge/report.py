@@ -8,8 +8,12 @@ from pathlib import Path
 
 from voicejudge.brief import stated_criteria
 from voicejudge.judge_prompt import JudgePrompt
-from voicejudge.loop import RoundResult, RunResult
+from voicejudge.loop import RoundResult, RunResult, plain_record
+from voicejudge.patterns import PreferencePatterns
 from voicejudge.rubric import Criterion, feature_label
+
+# A pattern the report names: at least 4 to 1 that the taste has this effect with this sign.
+NAMED_CONFIDENCE = 0.8
 
 
 def round_rows(rounds: Sequence[RoundResult]) -> list[dict]:
@@ -96,7 +100,7 @@ def write_report(
     if result.ceiling is not None:
         lines += ["", f"The rater's ceiling (1 − flip rate) is {result.ceiling:.2f}."]
     if final_prompt is not None:
-        lines += ["", learned_beyond_brief(final_prompt)]
+        lines += ["", learned_beyond_brief(final_prompt, patterns_of(final_prompt))]
     if curve is not None:
         lines += ["", f"![alignment curve]({curve.name})"]
     if final_prompt is not None:
@@ -116,22 +120,43 @@ def write_report(
     return path
 
 
-def learned_beyond_brief(prompt: JudgePrompt) -> str:
-    """One sentence: what the prompt's criteria say that its brief did not."""
+def patterns_of(prompt: JudgePrompt) -> PreferencePatterns | None:
+    """The stored patterns a prompt version was rewritten from (None for a starting prompt)."""
+    if not prompt.patterns:
+        return None
+    from voicejudge.tracking import read_object_value
+
+    value, _ = read_object_value(prompt.patterns)
+    return PreferencePatterns.model_validate(plain_record(value))
+
+
+def learned_beyond_brief(prompt: JudgePrompt, patterns: PreferencePatterns | None = None) -> str:
+    """One sentence: what the rankings taught that the prompt's brief did not say. With the
+    patterns the prompt was rewritten from, only the likely ones are named, with their odds."""
     stated = {(c.feature, c.kind) for c in stated_criteria(prompt.brief or "")}
     stated_features = {feature for feature, _ in stated}
-    added = [c for c in prompt.criteria if c.feature not in stated_features]
-    reversed_ = [
-        c
-        for c in prompt.criteria
-        if c.feature in stated_features and (c.feature, c.kind) not in stated
-    ]
-    if not added and not reversed_:
-        return "Learned beyond the brief: nothing yet; the rankings so far agree with what it says."
-    parts = [_in_words(c) for c in added] + [
-        f"{_in_words(c)} (the brief said otherwise)" for c in reversed_
-    ]
-    return "Learned beyond the brief: " + "; ".join(parts) + "."
+    if patterns is None:
+        learned = [(c, None) for c in prompt.criteria]
+        weaker = 0
+    else:
+        likely = [
+            p for p in patterns.strong + patterns.emerging if p.confidence >= NAMED_CONFIDENCE
+        ]
+        learned = [(c, p.confidence) for p in likely if (c := p.as_criterion()) is not None]
+        weaker = len(patterns.strong) + len(patterns.emerging) - len(likely)
+    parts = []
+    for criterion, confidence in learned:
+        if (criterion.feature, criterion.kind) in stated:
+            continue
+        notes = ["the brief said otherwise"] if criterion.feature in stated_features else []
+        if confidence is not None:
+            notes.append(f"{confidence:.0%} sure")
+        parts.append(_in_words(criterion) + (f" ({', '.join(notes)})" if notes else ""))
+    if not parts:
+        sentence = "Learned beyond the brief: nothing likely yet"
+        return sentence + (f" ({weaker} weaker leanings)." if weaker else ".")
+    tail = f"; and {weaker} weaker leanings, used as tie-breakers" if weaker else ""
+    return "Learned beyond the brief: " + "; ".join(parts) + tail + "."
 
 
 def _in_words(criterion: Criterion) -> str:

@@ -105,6 +105,30 @@ def read_ref(uri: str) -> Any:
     return weave.ref(uri).get()
 
 
+def read_object_value(uri: str) -> tuple[Any, str]:
+    """The stored value of a `weave:///` object ref as plain records, and its digest; starts
+    tracking for its project if none is. Raises ValueError for a ref that is not an object's."""
+    from weave.trace.refs import ObjectRef, Ref
+
+    ref = Ref.parse_uri(uri)
+    if not isinstance(ref, ObjectRef):
+        raise ValueError(f"{uri} is not an object ref")
+    if get_weave_client() is None:
+        init_tracking(project=f"{ref.entity}/{ref.project}")
+    found = (
+        get_weave_client()
+        .server.obj_read(
+            {
+                "project_id": f"{ref.entity}/{ref.project}",
+                "object_id": ref.name,
+                "digest": ref.digest,
+            }
+        )
+        .obj
+    )
+    return found.val, found.digest
+
+
 def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]:
     """Every stored call of one op in the client's project, by start time (raw records)."""
     client.flush()
