@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+from bench_alignment import stats  # the same summary as the alignment benchmark
 from scipy.optimize import minimize
 
 import voicejudge.preference_fit as preference_fit
@@ -96,15 +97,6 @@ def known_terms(config: LoopConfig, samples: SampleSet, cache: FeatureCache, lab
         margin = float((basis[a] - basis[b]) @ w)
         agreement.append(0.5 if margin == 0 else float((margin > 0) == (truth == a)))
     return statistics.fmean(agreement) if agreement else 0.5
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": round(statistics.fmean(values), 4),
-        "p10": round(float(np.percentile(values, 10)), 4),
-        "min": round(min(values), 4),
-        "runs": len(values),
-    }
 
 
 def main() -> int:

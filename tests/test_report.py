@@ -1,7 +1,10 @@
 """The run report's one sentence on what the rankings taught beyond the brief."""
 
+import pytest
+import weave
+
 from voicejudge import JudgePrompt, Pattern, PreferencePatterns
-from voicejudge.report import learned_beyond_brief
+from voicejudge.report import ReportError, learned_beyond_brief, patterns_of
 
 BRIEF = "A tired old man who speaks slowly."
 
@@ -42,3 +45,20 @@ def test_report_says_nothing_was_learned_when_the_rankings_only_confirm_the_brie
     patterns = PreferencePatterns(strong=[_pattern("syll_rate", "lower", 0.95)])
 
     assert learned_beyond_brief(prompt, patterns) == "Learned beyond the brief: nothing likely yet."
+
+
+def test_patterns_of_a_prompt_read_back_from_the_store_and_a_missing_ref_is_a_clear_error(
+    client: object,
+) -> None:
+    stored = PreferencePatterns(strong=[_pattern("syll_rate", "higher", 0.97)], comparisons=4)
+    ref = weave.publish(stored, name="preference-patterns").uri()
+    prompt = JudgePrompt(text="Judge the takes.", brief=BRIEF, patterns=ref)
+
+    found = patterns_of(prompt)
+
+    assert found is not None and found.comparisons == 4
+    assert found.strong[0].feature == "syll_rate" and found.strong[0].confidence == 0.97
+    assert patterns_of(JudgePrompt(text="Judge the takes.")) is None
+    missing = ref.rsplit(":", 1)[0] + ":" + "0" * 40
+    with pytest.raises(ReportError, match="cannot read the patterns"):
+        patterns_of(JudgePrompt(text="Judge the takes.", patterns=missing))

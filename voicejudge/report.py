@@ -7,10 +7,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from voicejudge.brief import stated_criteria
+from voicejudge.errors import VoiceJudgeError
 from voicejudge.judge_prompt import JudgePrompt
 from voicejudge.loop import RoundResult, RunResult, plain_record
 from voicejudge.patterns import PreferencePatterns
 from voicejudge.rubric import Criterion, feature_label
+
+
+class ReportError(VoiceJudgeError):
+    """What a report needs cannot be read from the store."""
+
 
 # A pattern the report names: at least 4 to 1 that the taste has this effect with this sign.
 NAMED_CONFIDENCE = 0.8
@@ -126,8 +132,13 @@ def patterns_of(prompt: JudgePrompt) -> PreferencePatterns | None:
         return None
     from voicejudge.tracking import read_object_value
 
-    value, _ = read_object_value(prompt.patterns)
-    return PreferencePatterns.model_validate(plain_record(value))
+    try:
+        value, _ = read_object_value(prompt.patterns)
+        return PreferencePatterns.model_validate(plain_record(value))
+    except Exception as exc:  # a missing ref, or another kind of object behind it
+        raise ReportError(
+            f"{prompt.patterns}: cannot read the patterns this prompt was rewritten from ({exc})."
+        ) from None
 
 
 def learned_beyond_brief(prompt: JudgePrompt, patterns: PreferencePatterns | None = None) -> str:

@@ -93,21 +93,24 @@ def read_ref(uri: str) -> Any:
 
     Raises ValueError for a ref that is not an object ref, and weave's errors for a missing one.
     """
-    from weave.trace.refs import ObjectRef, Ref
-
-    ref = Ref.parse_uri(uri)
-    if not isinstance(ref, ObjectRef):
-        raise ValueError(f"{uri} is not an object ref")
-    if get_weave_client() is None:
-        init_tracking(project=f"{ref.entity}/{ref.project}")
     import weave
 
+    _tracked_object_ref(uri)
     return weave.ref(uri).get()
 
 
 def read_object_value(uri: str) -> tuple[Any, str]:
-    """The stored value of a `weave:///` object ref as plain records, and its digest; starts
-    tracking for its project if none is. Raises ValueError for a ref that is not an object's."""
+    """The stored value of a `weave:///` object ref as plain records, and its digest; raises
+    as `read_ref` does."""
+    ref = _tracked_object_ref(uri)
+    found = get_weave_client().server.obj_read(
+        {"project_id": f"{ref.entity}/{ref.project}", "object_id": ref.name, "digest": ref.digest}
+    )
+    return found.obj.val, found.obj.digest
+
+
+def _tracked_object_ref(uri: str) -> Any:
+    """The parsed object ref, with tracking started for its project if none is."""
     from weave.trace.refs import ObjectRef, Ref
 
     ref = Ref.parse_uri(uri)
@@ -115,18 +118,7 @@ def read_object_value(uri: str) -> tuple[Any, str]:
         raise ValueError(f"{uri} is not an object ref")
     if get_weave_client() is None:
         init_tracking(project=f"{ref.entity}/{ref.project}")
-    found = (
-        get_weave_client()
-        .server.obj_read(
-            {
-                "project_id": f"{ref.entity}/{ref.project}",
-                "object_id": ref.name,
-                "digest": ref.digest,
-            }
-        )
-        .obj
-    )
-    return found.val, found.digest
+    return ref
 
 
 def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]:
