@@ -1,22 +1,28 @@
-# `make demo` sets everything up and runs the main job; `make test` runs the test suite.
+# `make demo` sets up what the demo needs and runs the main job; `make test` also installs what
+# only the tests need (dev tools; Debian packages for synthesis and the browser test) and runs them.
 VENV ?= .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint format bench
+.PHONY: help setup setup-demo demo test lint format bench
 
 help:
-	@echo "make demo    set up everything (virtualenv, packages) and run the main job"
-	@echo "make test    lint and run the test suite"
+	@echo "make demo    set up what the demo needs (virtualenv, package) and run the main job"
+	@echo "make test    also install the test tools and Debian packages; lint and run the tests"
 	@echo "make bench   run the benchmarks (JSON on stdout)"
 	@echo "make format  format the code with ruff"
 
-setup: $(VENV)/.voicejudge-installed
+setup-demo: $(VENV)/.voicejudge-demo
 
-$(VENV)/.voicejudge-installed: pyproject.toml scripts/setup.sh
-	VENV=$(VENV) bash scripts/setup.sh
+setup: $(VENV)/.voicejudge-test
 
-demo: setup
+$(VENV)/.voicejudge-demo: pyproject.toml scripts/setup.sh
+	VENV=$(VENV) bash scripts/setup.sh demo
+
+$(VENV)/.voicejudge-test: pyproject.toml scripts/setup.sh
+	VENV=$(VENV) bash scripts/setup.sh test
+
+demo: setup-demo
 	$(BIN)/voicejudge doctor
 	$(BIN)/voicejudge demo
 

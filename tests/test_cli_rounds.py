@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VOICES = ROOT / "assets" / "voices"
 
 
-def run(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "VOICEJUDGE_HOME": str(home)}
+def run(*args: str, home: Path, columns: int = 200) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns), "VOICEJUDGE_HOME": str(home)}
     return subprocess.run(
         [VOICEJUDGE, *args], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT
     )
@@ -39,7 +40,35 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Held-out agreement by round" in result.stdout and "W&B run:" in result.stdout
-    return home, json.loads(out.read_text())
+    table = json.loads(out.read_text())
+    (home / "first-run.txt").write_text(result.stdout, encoding="utf-8")
+    return home, table
+
+
+def test_rounds_names_the_run_it_starts_and_reports_each_round(finished) -> None:
+    home, table = finished
+    printed = (home / "first-run.txt").read_text(encoding="utf-8")
+    assert f"starting run {table['run']}: rounds 0-2" in printed
+    for number, row in enumerate(table["rounds"]):
+        assert f"round {number}: agreement {row['agreement']:.3f}" in printed
+
+
+def test_more_rounds_of_a_finished_run_continue_it_and_say_where(finished, tmp_path) -> None:
+    home, table = finished
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    again = run(
+        "rounds",
+        "--set", str(VOICES),
+        "--rater", "studio",
+        "--rounds", "3",
+        "--pairs-per-round", "4",
+        "--heldout", "5",
+        home=copy,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"continuing run {table['run']} at round 3 (rounds 0-2 done)" in again.stdout
+    assert "round 1: already done (4 labels)" in again.stdout
 
 
 def test_rounds_writes_the_round_table(finished) -> None:
@@ -95,6 +124,10 @@ def test_replay_with_the_same_models_reproduces_the_prompt_versions(finished) ->
     replayed = run("replay", "--from-round", "2", "--json", str(out), home=home)
     assert replayed.returncode == 0, replayed.stderr
     again = json.loads(out.read_text())
+    assert (
+        f"replaying the rankings of run {table['run']} as run {again['run']}: round 2"
+        in replayed.stdout
+    )
     assert "replay" in again["run"] and [r["round"] for r in again["rounds"]] == [2]
     assert again["rounds"][0]["prompt_ref"] == table["rounds"][2]["prompt_ref"]
     assert again["rounds"][0]["agreement"] == table["rounds"][2]["agreement"]
@@ -115,6 +148,7 @@ def test_replay_with_the_same_models_reproduces_the_prompt_versions(finished) ->
         (["rounds", "--set", "/nonexistent", "--rater", "gravel"], "/nonexistent"),
         (["replay", "--from-round", "1"], "No finished alignment run"),
         (["lineage", "weave:///local/voicejudge/object/judge-prompt:nothing"], "No object"),
+        (["lineage", "garbage"], "weave:///local/voicejudge/object/judge-prompt:DIGEST"),
     ],
 )
 def test_bad_input_gets_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
@@ -125,9 +159,52 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, args: list[str], message: 
 
 
 def test_demo_prints_the_table_and_where_everything_is(tmp_path: Path) -> None:
-    result = run("demo", "--rounds", "1", "--pairs-per-round", "4", home=tmp_path / "home")
+    result = run(
+        "demo", "--rounds", "1", "--pairs-per-round", "4", home=tmp_path / "home", columns=80
+    )
     assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    table = lines[lines.index(next(x for x in lines if "Held-out agreement by round" in x)) :]
+    table = table[: next(i for i, x in enumerate(table) if x.startswith("The rater's ceiling"))]
+    assert table and all(len(line) <= 80 for line in table), "the round table fits 80 columns"
+    heading = " ".join(" ".join(table[1:4]).split())
+    for word in ("noise-free", "agreement", "kappa", "position", "consistency", "Kendall", "tau"):
+        assert word in heading, "the round table spells its headings out"
     for heading in ("Held-out agreement by round", "plot:", "report:", "trace store:", "W&B run:"):
         assert heading in result.stdout
     plot = next(line for line in result.stdout.splitlines() if line.startswith("plot:"))
     assert Path(plot.split(":", 1)[1].strip()).exists()
+
+
+def test_version_is_printed() -> None:
+    from voicejudge import __version__
+
+    result = subprocess.run([VOICEJUDGE, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"voicejudge {__version__}"
+
+
+def test_every_option_has_help_and_names_its_default() -> None:
+    import argparse
+
+    from voicejudge.cli import _parser
+
+    def commands(parser: argparse.ArgumentParser, name: str):
+        yield name, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    yield from commands(subparser, f"{name} {sub}")
+
+    unhelpful = []
+    for name, parser in commands(_parser(), "voicejudge"):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction | argparse._HelpAction):
+                continue
+            label = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            if not action.help:
+                unhelpful.append(f"{label}: no help")
+            elif action.default not in (None, False, "", [], argparse.SUPPRESS) and (
+                "default" not in action.help
+            ):
+                unhelpful.append(f"{label}: default {action.default!r} not said")
+    assert not unhelpful

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.judge import SpeechJudge
 from voicejudge.judge_prompt import seed_prompt
-from voicejudge.ranking import comparison_request
+from voicejudge.ranking import RankingError, comparison_request
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def test_skipping_moves_on_to_another_pair(client) -> None:
 
 
 def test_rankings_of_another_set_and_short_orders(client) -> None:
-    from voicejudge.ranking import RankingError, RankingFeedback, rank_audio, submit_ranking
+    from voicejudge.ranking import RankingFeedback, rank_audio, submit_ranking
 
     voices = load_sample_set(ROOT / "assets" / "voices")
     _, other = rank_audio.call([voices.get("voice-030"), voices.get("voice-031")])
@@ -96,3 +97,52 @@ def test_rankings_of_another_set_and_short_orders(client) -> None:
     assert desk.progress("ann").total == 0, "rankings of other sets are not this set's"
     with pytest.raises(RankingError, match="exactly once"):
         desk.submit("ann", assignment.call_id, ["A"])
+
+
+def test_a_runs_comparisons_are_served_only_on_a_desk_opened_on_that_run(client) -> None:
+    from voicejudge.ranking import rank_audio
+
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    subset = SampleSet(name="voices", samples=voices.samples[:6])
+    pair = [subset.get("voice-001"), subset.get("voice-002")]
+    _, heldout = rank_audio.call(pair, round=0, run="r1", heldout=True, asked_of="human")
+    client.flush()
+    own_study = RankingDesk(subset, client=client)
+    first = own_study.next_assignment("ann")
+    assert first.call_id != heldout.id and first.run is None
+    assert first.belongs_to == "study voices (asked of ann)"
+    with pytest.raises(RankingError, match=re.escape("to run r1 (held-out evaluation), but")):
+        own_study.submit("ann", heldout.id, ["A", "B"])
+
+    on_the_run = RankingDesk(subset, client=client, run="r1")
+    served = on_the_run.next_assignment("ann")
+    assert (served.call_id, served.belongs_to) == (heldout.id, "run r1 (held-out evaluation)")
+    with pytest.raises(RankingError, match=re.escape("to study voices (asked of ann), but")):
+        on_the_run.submit("ann", first.call_id, ["A", "B"])
+    on_the_run.submit("ann", heldout.id, ["A", "B"])
+    assert on_the_run.next_assignment("ann") is None, "a run's desk asks nothing of its own"
+    assert len(client.get_call(heldout.id).feedback) == 1
+
+
+def test_one_persons_comparison_is_not_served_to_another(client) -> None:
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    desk = RankingDesk(SampleSet(name="voices", samples=voices.samples[:6]), client=client)
+    anns = desk.next_assignment("ann")
+    bobs = desk.next_assignment("bob")
+    assert bobs.call_id != anns.call_id and bobs.belongs_to == "study voices (asked of bob)"
+    with pytest.raises(RankingError, match="takes only ann's answer, not one from bob"):
+        desk.submit("bob", anns.call_id, ["A", "B"])
+    with pytest.raises(RankingError, match="kept for simulated raters"):
+        desk.next_assignment("simulated:bright")
+    assert len(client.get_call(anns.call_id).feedback) == 0
+
+
+def test_with_the_play_check_every_take_must_have_been_played(client) -> None:
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    desk = RankingDesk(SampleSet(name="voices", samples=voices.samples[:4]), client=client)
+    assignment = desk.next_assignment("ann")
+    with pytest.raises(RankingError, match="not played yet: B"):
+        desk.submit("ann", assignment.call_id, ["B", "A"], played=["A"], require_play=True)
+    assert len(client.get_call(assignment.call_id).feedback) == 0
+    desk.submit("ann", assignment.call_id, ["B", "A"], played=["A", "B"], require_play=True)
+    assert len(client.get_call(assignment.call_id).feedback) == 1

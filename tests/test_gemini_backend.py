@@ -251,3 +251,49 @@ def test_unreachable_service_is_retried_then_a_clear_error(monkeypatch, client) 
     with pytest.raises(ModelRequestError, match="could not be reached"):
         _generate(_request())
     reset_backends()
+
+
+def test_a_reply_cached_from_one_endpoint_is_not_served_for_another(gemini, monkeypatch) -> None:
+    monkeypatch.setenv("VOICEJUDGE_GEMINI_CACHE", "true")
+    gemini.default = lambda r: reply({"thinking": "t", "ranking": ["A", "B"]})
+    for url in (gemini.url, gemini.url.replace("127.0.0.1", "localhost")):
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", url)
+        reset_backends()
+        _generate(_request())
+    assert len(gemini.requests) == 2, "the second endpoint was asked, not the first's cache"
+    _generate(_request())
+    assert len(gemini.requests) == 2, "the same endpoint again is served from the cache"
+
+
+def test_a_bug_in_a_request_is_raised_as_it_is_and_never_retried(gemini, monkeypatch) -> None:
+    from google.genai import models
+
+    attempts = []
+
+    async def broken(self, **kwargs):
+        attempts.append(kwargs)
+        raise TypeError("an argument the client cannot take")
+
+    monkeypatch.setattr(models.AsyncModels, "generate_content", broken)
+    with pytest.raises(TypeError, match="cannot take"):
+        _generate(_request())
+    assert len(attempts) == 1
+
+
+def test_a_connection_dropped_mid_reply_is_retried(gemini, monkeypatch) -> None:
+    import httpx
+    from google.genai import models
+
+    real = models.AsyncModels.generate_content
+    drops = []
+
+    async def drops_once(self, **kwargs):
+        if not drops:
+            drops.append(kwargs)
+            raise httpx.RemoteProtocolError("peer closed connection without a full reply")
+        return await real(self, **kwargs)
+
+    monkeypatch.setattr(models.AsyncModels, "generate_content", drops_once)
+    gemini.default = lambda r: reply({"thinking": "t", "ranking": ["B", "A"]})
+    answer = _generate(_request())
+    assert [x.value for x in answer.ranking] == ["B", "A"] and len(gemini.requests) == 1

@@ -16,7 +16,7 @@ from voicejudge.alignment import align, replay_config
 from voicejudge.data import load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.lineage import LineageError, comparisons_in, lineage
-from voicejudge.loop import LoopConfig, finished_rounds, run_rounds
+from voicejudge.loop import LoopConfig, RunEvent, finished_rounds, run_rounds
 from voicejudge.ranking import pending_calls, read_rankings
 from voicejudge.raters import load_rater_profile
 
@@ -56,16 +56,23 @@ def _rank_audio_calls(client) -> list:
 
 def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, voices) -> None:
     config = _config()
-    first = run_rounds(config, 2, client=client, samples=voices)
+    events: list[RunEvent] = []
+    first = run_rounds(config, 2, client=client, samples=voices, progress=events.append)
     assert [r.labels for r in first.rounds] == [0, 4, 8]  # round 0: the brief's prompt
+    assert events[0].kind == "started" and {e.run for e in events} == {first.run}
+    assert [e.round for e in events if e.kind == "round_finished"] == [0, 1, 2]
     assert all(r.heldout_pairs == 10 and r.agreement_true is not None for r in first.rounds)
     assert all(
         0 <= r.agreement <= 1 and r.ci95[0] <= r.agreement <= r.ci95[1] for r in first.rounds
     )
     calls = _rank_audio_calls(client)
     assert len(calls) == 10 + 8
-    again = run_rounds(config, 3, client=client, samples=voices)
+    events.clear()
+    again = run_rounds(config, 3, client=client, samples=voices, progress=events.append)
     assert [r.model_dump() for r in again.rounds[:3]] == [r.model_dump() for r in first.rounds]
+    assert (events[0].kind, events[0].round) == ("continued", 3)
+    assert [e.round for e in events if e.kind == "round_done"] == [0, 1, 2]
+    assert [e.round for e in events if e.kind == "round_finished"] == [3]
     assert again.rounds[3].labels == 12
     assert len(_rank_audio_calls(client)) == 10 + 12
     rankings = read_rankings(client)
@@ -197,14 +204,14 @@ def test_a_person_answers_in_the_app_while_the_round_waits(client, voices) -> No
 
     worker = threading.Thread(target=rounds)
     worker.start()
-    desk = RankingDesk(voices, client=client)
+    desk = RankingDesk(voices, client=client, run=config.run_id(voices.ids))
     answered = 0
     deadline = time.monotonic() + 60
     while worker.is_alive() and time.monotonic() < deadline:
         if not pending_calls(client, "ann"):
             time.sleep(0.05)
             continue
-        assignment = desk.next_assignment("ann")  # the run's pending comparisons come first
+        assignment = desk.next_assignment("ann")  # the run's comparisons, held-out ones too
         assert assignment is not None
         labels = [take.label for take in assignment.takes]
         desk.submit("ann", assignment.call_id, labels, note="the first one")

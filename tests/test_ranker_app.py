@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -14,18 +13,13 @@ import pytest
 import soundfile as sf
 from gradio_client import Client
 
+from tests.loopback import free_port
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.ranker_app import launch
 from voicejudge.ranking import comparison_request, rank_audio
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def voices() -> SampleSet:
 @pytest.fixture
 def app(client, voices):
     desk = RankingDesk(voices, client=client)
-    running = launch(desk, port=_free_port(), brief="A man in his late 50s.")
+    running = launch(desk, port=free_port(), brief="A man in his late 50s.")
     yield running.url
     running.close()
 
@@ -75,8 +69,9 @@ def test_pairwise_and_three_way_rankings_reach_the_store(app, client, voices) ->
     ranker = Client(app, verbose=False)
 
     three = ranker.predict("ann", api_name="/next_comparison")
-    assert three["call_id"] == pending.id, "pending comparisons come first"
+    assert three["call_id"] == pending.id, "open comparisons of the set come first"
     assert three["labels"] == ["A", "B", "C"]
+    assert three["belongs_to"] == "no run or study (an open comparison)"
     by_label = comparison_request(client, pending.id).labels
     audio = ranker.predict(pending.id, "C", api_name="/take")
     heard, rate = sf.read(audio)
@@ -211,6 +206,7 @@ def test_exposing_the_app_needs_a_password() -> None:
         (["--host", "0.0.0.0", "--auth", "nopassword"], "USER:PASSWORD"),
         (["--port", "70000"], "--port must be between 1 and 65535"),
         (["--auth", "ann:pw", "--rater", "bob"], "--rater cannot be used with logins"),
+        (["--run", "nope"], "No run 'nope' has asked comparisons in this store (runs: none yet)"),
     ]
     for extra, needle in cases:
         result = subprocess.run(

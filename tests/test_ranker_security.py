@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
+from tests.loopback import free_port
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.logins import LoginCheck, read_logins
@@ -29,12 +29,6 @@ from voicejudge.ranking import comparison_request, read_rankings
 ROOT = Path(__file__).resolve().parents[1]
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 TAKES = [f"voice-{n:03d}" for n in range(1, 7)]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -58,7 +52,7 @@ def home_folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def served(home_folder: Path) -> Iterator[str]:
     """`voicejudge rank` started from that folder, with its picture; yields the URL."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VOICEJUDGE_HOME": str(home_folder / ".voicejudge")}
     process = subprocess.Popen(
         [VOICEJUDGE, "rank", "--set", "voices", "--image", "wild-man.png", "--port", str(port)],
@@ -172,7 +166,7 @@ def _signed_in_app(client, voices: SampleSet) -> Iterator[str]:
     desk = RankingDesk(voices, client=client)
     running = launch(
         desk,
-        port=_free_port(),
+        port=free_port(),
         logins=read_logins(file=None, environ={"VOICEJUDGE_AUTH": "ann:pw-ann\nbob:pw-bob"}),
     )
     try:
@@ -198,11 +192,12 @@ def test_a_signed_in_rater_cannot_answer_as_another(signed_in: str, client) -> N
         ann.predict("bob", call_id, ["B", "A"], False, "", [], None, api_name="/submit_ranking")
     with pytest.raises(Exception, match="signed in as ann"):
         ann.predict("bob", api_name="/next_comparison")
-    ann.predict("", call_id, ["B", "A"], False, "", [], None, api_name="/submit_ranking")
+    with pytest.raises(Exception, match="takes only bob's answer"):
+        ann.predict("", call_id, ["B", "A"], False, "", [], None, api_name="/submit_ranking")
 
     client.flush()
     current = {r.feedback.rater: r for r in read_rankings(client)}
-    assert set(current) == {"ann", "bob"}
+    assert set(current) == {"bob"}
     assert current["bob"].feedback_id == bobs, "bob's answer is untouched"
     labels = comparison_request(client, call_id).labels
     assert current["bob"].feedback.ranking == [labels["A"], labels["B"]]
@@ -235,7 +230,7 @@ def test_a_take_has_no_name_outside_its_own_app(client) -> None:
     pair = SampleSet(name="pair", samples=voices.samples[:2])
     names = []
     for _ in range(2):
-        running = launch(RankingDesk(pair, client=client), port=_free_port())
+        running = launch(RankingDesk(pair, client=client), port=free_port())
         try:
             ranker = Client(running.url, verbose=False)
             comparison = ranker.predict("ann", api_name="/next_comparison")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from voicejudge.ranking import (
     RankingFeedback,
     pending_calls,
     rank_audio,
+    rater_name,
     read_comparisons,
     read_rankings,
     submit_ranking,
@@ -124,6 +126,54 @@ def test_pending_calls_per_rater(client, voices) -> None:
     assert pending_calls(client, rater="ann") == [second]
     assert pending_calls(client, rater="bob") == [first, second]
     assert pending_calls(client) == [second]
+
+
+def test_a_comparison_takes_answers_only_from_whom_it_was_asked_of(client, voices) -> None:
+    pair = [voices.get("voice-020"), voices.get("voice-021")]
+    ids = ["voice-021", "voice-020"]
+    _, of_bob = rank_audio.call(pair, asked_of="bob", study="voices")
+    _, of_studio = rank_audio.call(pair, run="r1", heldout=True, asked_of="simulated:studio")
+    _, of_any_person = rank_audio.call(pair, run="r2", round=1, asked_of="human")
+    client.flush()
+    refused = re.escape("study voices (asked of bob): it takes only bob's answer")
+    with pytest.raises(RankingError, match=refused):
+        submit_ranking(of_bob.id, RankingFeedback(ranking=ids, rater="ann"))
+    refused = re.escape("run r1 (held-out evaluation): it takes only simulated:studio's")
+    with pytest.raises(RankingError, match=refused):
+        submit_ranking(of_studio.id, RankingFeedback(ranking=ids, rater="ann"))
+    with pytest.raises(RankingError, match="only a person's answer, not one from studio"):
+        submit_ranking(
+            of_any_person.id,
+            RankingFeedback(ranking=ids, rater="studio", source="simulated:studio"),
+        )
+    assert read_rankings(client) == [], "a refused answer stores nothing"
+    submit_ranking(of_bob.id, RankingFeedback(ranking=ids, rater="bob"))
+    submit_ranking(
+        of_studio.id, RankingFeedback(ranking=ids, rater="studio", source="simulated:studio")
+    )
+    submit_ranking(of_any_person.id, RankingFeedback(ranking=ids, rater="ann"))
+    assert {r.call_id: r.feedback.rater for r in read_rankings(client)} == {
+        of_bob.id: "bob",
+        of_studio.id: "studio",
+        of_any_person.id: "ann",
+    }
+
+
+def test_pending_calls_of_a_source_are_those_it_may_answer(client, voices) -> None:
+    pair = [voices.get("voice-022"), voices.get("voice-023")]
+    _, of_bob = rank_audio.call(pair, asked_of="bob")
+    _, of_studio = rank_audio.call(pair, run="r1", asked_of="simulated:studio")
+    _, open_one = rank_audio.call(pair)
+    client.flush()
+    studio = pending_calls(client, "studio", source="simulated:studio")
+    assert studio == [of_studio.id, open_one.id]
+    assert pending_calls(client, "bob", source="human") == [of_bob.id, open_one.id]
+
+
+@pytest.mark.parametrize("name", ["simulated:bright", " Simulated:me"])
+def test_simulated_names_are_not_person_names(name: str) -> None:
+    with pytest.raises(RankingError, match="kept for simulated raters"):
+        rater_name(name)
 
 
 def test_bad_submissions_are_clear_errors(client, voices) -> None:

@@ -61,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     "lineage": "voicejudge.lineage",
     "LoopConfig": "voicejudge.rounds",
     "RoundResult": "voicejudge.loop",
+    "RunEvent": "voicejudge.loop",
     "RunResult": "voicejudge.loop",
     "run_rounds": "voicejudge.loop",
     "Pattern": "voicejudge.patterns",
@@ -120,7 +121,7 @@ if TYPE_CHECKING:
     )
     from voicejudge.learner import PreferenceLearner
     from voicejudge.lineage import LineageNode, lineage
-    from voicejudge.loop import RoundResult, RunResult, run_rounds
+    from voicejudge.loop import RoundResult, RunEvent, RunResult, run_rounds
     from voicejudge.patterns import Pattern, PreferencePatterns
     from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
     from voicejudge.raters import RaterProfile, SimulatedRater, load_rater_profile, random_profile
@@ -180,6 +181,7 @@ __all__ = [
     "RaterProfile",
     "RoundResult",
     "RoundState",
+    "RunEvent",
     "RunResult",
     "SampleSet",
     "SampleSetError",

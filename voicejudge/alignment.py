@@ -16,6 +16,7 @@ from voicejudge.loop import (
     LoopConfig,
     LoopError,
     Progress,
+    RunEvent,
     RunResult,
     check_run,
     finished_rounds,
@@ -64,6 +65,15 @@ def align(
     except BaseException:
         log.abandon()
         raise
+    if progress is not None:
+        progress(
+            RunEvent(
+                kind="writing",
+                run=result.run,
+                last_round=rounds,
+                message="writing the curve, the report and the W&B run",
+            )
+        )
     folder = load_settings().home.resolve() / "runs" / result.run
     curve = plot_curve(result, folder / "alignment-curve.png")
     final = result.rounds[-1].prompt_ref if result.rounds else None

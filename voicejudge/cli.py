@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from voicejudge import __version__
 from voicejudge.errors import ConfigError, VoiceJudgeError, validation_problems
-from voicejudge.terminal import printable, printable_data
+from voicejudge.terminal import printable
 
 # The demo's simulated rater: a taste that differs from the bundled brief, so learning shows.
 DEMO_RATER = "bright"
@@ -81,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="voicejudge",
         description="Align an audio LLM judge with one person's taste in voices.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"voicejudge {__version__}", help="print the version"
+    )
     commands = parser.add_subparsers(title="commands")
 
     doctor = commands.add_parser(
@@ -108,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument(
         "--brief", type=Path, help="judge from this character brief (Markdown), not --prompt"
     )
-    judge.add_argument("--model", default="acoustic", help="acoustic (default) or gemini:<model>")
+    judge.add_argument(
+        "--model", default="acoustic", help="acoustic or gemini:<model> (default: acoustic)"
+    )
     judge.add_argument("--json", action="store_true", help="print JSON instead of text")
     judge.set_defaults(run=_judge)
 
@@ -133,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
         "so prefer --auth-file",
     )
     rank.add_argument("--share", action="store_true", help="also open a public Gradio link")
-    rank.add_argument("--takes", type=int, default=2, choices=[2, 3, 4], help="takes per page")
+    rank.add_argument(
+        "--takes", type=int, default=2, choices=[2, 3, 4], help="takes per page (default: 2)"
+    )
     rank.add_argument("--judge", help="model whose agreement is shown and who picks pairs")
     rank.add_argument(
         "--brief", type=Path, help="character brief (Markdown file; default: the bundled one)"
@@ -143,6 +152,20 @@ def _parser() -> argparse.ArgumentParser:
         "--show-instructions",
         action="store_true",
         help="show each take's intended delivery (then it is no longer a blind test)",
+    )
+    rank.add_argument(
+        "--run",
+        dest="alignment_run",
+        metavar="RUN",
+        help="answer the comparisons of this alignment run (one started with "
+        "`voicejudge rounds --rater human`), held-out ones included "
+        "(default: your own comparisons of the set)",
+    )
+    rank.add_argument(
+        "--no-play-check",
+        dest="require_play",
+        action="store_false",
+        help="take an answer before every take was played (default: play every take first)",
     )
     rank.set_defaults(run=_rank)
 
@@ -156,12 +179,25 @@ def _parser() -> argparse.ArgumentParser:
     rounds.add_argument(
         "--brief", type=Path, help="character brief to start from (default: the bundled one)"
     )
-    rounds.add_argument("--rounds", type=int, default=4, help="rounds to reach (default 4)")
-    rounds.add_argument("--pairs-per-round", type=int, default=8, help="comparisons per round")
-    rounds.add_argument("--strategy", choices=["sequential", "random", "active"], default="active")
+    _round_options(rounds)
+    rounds.add_argument(
+        "--strategy",
+        choices=["sequential", "random", "active"],
+        default="active",
+        help="how each round's pairs are chosen: the pairs the learner is least sure of "
+        "(active), at random, or in order (default: active)",
+    )
     _model_options(rounds)
-    rounds.add_argument("--heldout", type=int, default=12, help="takes kept for evaluation")
-    rounds.add_argument("--seed", type=int, default=0, help="seed of the split and pair choice")
+    rounds.add_argument(
+        "--heldout",
+        type=int,
+        default=12,
+        metavar="TAKES",
+        help="takes kept out of training; every pair of them is asked and judged (default: 12)",
+    )
+    rounds.add_argument(
+        "--seed", type=int, default=0, help="seed of the split and pair choice (default: 0)"
+    )
     rounds.add_argument("--json", type=Path, metavar="OUT", help="write the round table as JSON")
     rounds.set_defaults(run=_rounds)
 
@@ -169,7 +205,9 @@ def _parser() -> argparse.ArgumentParser:
         "replay", help="re-run learn, rewrite and evaluate on a run's stored rankings"
     )
     replay.add_argument("--from-round", type=int, required=True, help="first round to re-run")
-    replay.add_argument("--run", dest="run_name", help="the run to replay (default: the latest)")
+    replay.add_argument(
+        "--run", dest="run_name", help="the run to replay (default: the latest finished run)"
+    )
     _model_options(replay)
     replay.add_argument("--json", type=Path, metavar="OUT", help="write the round table as JSON")
     replay.set_defaults(run=_replay)
@@ -183,12 +221,13 @@ def _parser() -> argparse.ArgumentParser:
     lineage.set_defaults(run=_lineage)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
-    demo.add_argument("--rater", default=DEMO_RATER, help=f"bundled profile (default {DEMO_RATER})")
+    demo.add_argument(
+        "--rater", default=DEMO_RATER, help=f"bundled rater profile (default: {DEMO_RATER})"
+    )
     demo.add_argument(
         "--brief", type=Path, help="character brief to start from (default: the bundled one)"
     )
-    demo.add_argument("--rounds", type=int, default=4)
-    demo.add_argument("--pairs-per-round", type=int, default=8)
+    _round_options(demo)
     demo.set_defaults(run=_demo)
 
     traces = commands.add_parser("traces", help="list recent traced calls")
@@ -196,24 +235,29 @@ def _parser() -> argparse.ArgumentParser:
     traces.add_argument("--limit", type=int, default=20, help="how many calls (default 20)")
     traces.add_argument("--op", help="only calls of this op name")
     traces.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    traces.add_argument("--wide", action="store_true", help="every column in full, however wide")
     traces.set_defaults(run=_traces_list)
     views = traces.add_subparsers(title="views")
 
     show = views.add_parser("show", help="one call: inputs, output, feedback, children")
     _tracking_options(show)
-    show.add_argument("call_id", metavar="CALL_ID")
-    show.add_argument("--json", action="store_true", help="print JSON instead of panels")
+    show.add_argument("call_id", metavar="CALL_ID", help="a call id, as `voicejudge traces` lists")
+    show.add_argument("--json", action="store_true", help="every field and child, as JSON")
     show.set_defaults(run=_traces_show)
 
     objects = views.add_parser("objects", help="published objects and their versions")
     _tracking_options(objects)
     objects.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    objects.add_argument("--all", action="store_true", help="internal ops and objects too")
+    objects.add_argument("--wide", action="store_true", help="every column in full, however wide")
     objects.set_defaults(run=_traces_objects)
     return parser
 
 
 def _tracking_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--project", help="Weave project (default: VOICEJUDGE_PROJECT)")
+    parser.add_argument(
+        "--project", help="Weave project (default: $VOICEJUDGE_PROJECT, else voicejudge)"
+    )
     parser.add_argument(
         "--backend",
         choices=["auto", "local", "wandb"],
@@ -222,10 +266,25 @@ def _tracking_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _round_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="rounds to reach, after round 0 (default: 4)"
+    )
+    parser.add_argument(
+        "--pairs-per-round",
+        type=int,
+        default=8,
+        metavar="PAIRS",
+        help="comparisons asked in each round (default: 8)",
+    )
+
+
 def _model_options(parser: argparse.ArgumentParser) -> None:
     for step in ("judge", "learner", "analyzer"):
         parser.add_argument(
-            f"--{step}", metavar="MODEL", help=f"{step} model: acoustic (default) or gemini:<model>"
+            f"--{step}",
+            metavar="MODEL",
+            help=f"{step} model: acoustic or gemini:<model> (default: acoustic)",
         )
 
 
@@ -284,11 +343,12 @@ def _analyze(args: argparse.Namespace) -> int:
     from voicejudge.settings import load_settings
 
     settings = load_settings()
-    results = analyze_files(
-        args.files,
-        cache=FeatureCache(settings.feature_cache),
-        max_duration_s=settings.max_clip_seconds,
-    )
+    with err.status(f"analysing {len(args.files)} file{'s' * (len(args.files) != 1)}"):
+        results = analyze_files(
+            args.files,
+            cache=FeatureCache(settings.feature_cache),
+            max_duration_s=settings.max_clip_seconds,
+        )
     failures = [r for r in results if isinstance(r, ClipFailure)]
     if args.json:
         _print_json([r.model_dump(mode="json") for r in results])
@@ -365,9 +425,10 @@ def _judge(args: argparse.Namespace) -> int:
         if args.brief is not None
         else load_judge_prompt(args.prompt)
     )
-    init_tracking()
-    judge = SpeechJudge(prompt=prompt, model=args.model)
-    verdict = judge.compare(*samples) if len(samples) == 2 else judge.rank(samples)
+    with err.status(f"judging {len(samples)} takes with {safe(args.model)}"):
+        init_tracking()
+        judge = SpeechJudge(prompt=prompt, model=args.model)
+        verdict = judge.compare(*samples) if len(samples) == 2 else judge.rank(samples)
     if args.json:
         data = verdict.model_dump(mode="json")
         _print_json(
@@ -399,6 +460,7 @@ def _rank(args: argparse.Namespace) -> int:
     from voicejudge.judge import SpeechJudge
     from voicejudge.judge_prompt import starting_prompt
     from voicejudge.logins import check_exposure, read_logins
+    from voicejudge.ranking import comparison_runs
 
     logins = read_logins(args.auth, args.auth_file)
     check_exposure(args.host, args.share, logins)
@@ -424,6 +486,13 @@ def _rank(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="voicejudge-image-") as scratch:
             character_image(args.image, Path(scratch))
     client = init_tracking()
+    runs = comparison_runs(client) if args.alignment_run is not None else []
+    if args.alignment_run is not None and args.alignment_run not in runs:
+        raise ConfigError(
+            f"No run {args.alignment_run!r} has asked comparisons in this store (runs: "
+            f"{', '.join(runs[-5:]) or 'none yet'}); start one with voicejudge rounds "
+            "--rater human, which names it while it waits."
+        )
     judge = SpeechJudge(prompt=starting_prompt(brief), model=args.judge) if args.judge else None
     desk = RankingDesk(
         samples,
@@ -431,6 +500,7 @@ def _rank(args: argparse.Namespace) -> int:
         judge=judge,
         takes=args.takes,
         show_instructions=args.show_instructions,
+        run=args.alignment_run,
     )
     app = launch(
         desk,
@@ -441,10 +511,13 @@ def _rank(args: argparse.Namespace) -> int:
         rater=args.rater,
         brief=brief.text,
         image=args.image,
+        require_play=args.require_play,
     )
     signed = f", {len(logins)} login(s)" if logins else ""
+    of_run = f" for run {safe(args.alignment_run)}" if args.alignment_run else ""
     out.print(
-        f"Ranking {len(samples)} takes from {safe(samples.name)} at {safe(app.url)}{signed}",
+        f"Ranking {len(samples)} takes from {safe(samples.name)}{of_run} at {safe(app.url)}"
+        f"{signed}",
         highlight=False,
     )
     out.print("Press Ctrl+C to stop.")
@@ -513,7 +586,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     out.print(
         f"Demo: simulated rater [bold]{safe(config.rater_name)}[/] ranks the bundled voices; "
-        f"{args.rounds} rounds of {config.pairs_per_round} active pairs, offline.",
+        f"{args.rounds} round{'s' * (args.rounds != 1)} of {config.pairs_per_round} active "
+        "pairs, offline.",
         highlight=False,
     )
     return _run_alignment(
@@ -534,16 +608,7 @@ def _run_alignment(
 
     client = init_tracking(backend=backend)
     try:
-        with out.status("starting") as status:
-            shown: set[str] = set()
-
-            def progress(message: str) -> None:
-                status.update(safe(message))
-                lasting = ("already done", "asking", "waiting")
-                if any(word in message for word in lasting) and message not in shown:
-                    shown.add(message)
-                    out.print(f"  {safe(message)}", highlight=False)
-
+        with _RunProgress() as progress:
             outcome = align(
                 config,
                 rounds,
@@ -558,7 +623,7 @@ def _run_alignment(
     result = outcome.result
     _print_rounds(result.rounds)
     if result.ceiling is not None:
-        out.print(f"The rater's ceiling (1 - flip rate): {result.ceiling:.2f}")
+        out.print(f"The rater's ceiling (1 - flip rate): {result.ceiling:.2f}", highlight=False)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(
@@ -584,30 +649,76 @@ def _run_alignment(
     return 0
 
 
-def _print_rounds(rounds: list[Any]) -> None:
-    table = Table(title="Held-out agreement by round")
-    for column in (
-        "round",
-        "labels",
-        "agreement",
-        "95% CI",
-        "vs truth",
-        "kappa",
-        "pos. cons.",
-        "tau",
-    ):
-        table.add_column(column, justify="right")
-    for r in rounds:
-        table.add_row(
-            str(r.round),
-            str(r.labels),
-            f"{r.agreement:.3f}",
-            f"{r.ci95[0]:.2f}-{r.ci95[1]:.2f}",
-            "-" if r.agreement_true is None else f"{r.agreement_true:.3f}",
-            f"{r.kappa:.3f}",
-            f"{r.position_consistency:.2f}",
-            "-" if r.kendall_tau is None else f"{r.kendall_tau:.2f}",
+class _RunProgress:
+    """A live bar over a run's rounds with its current step; the steps worth keeping (what
+    was started, continued or replayed, each question asked, each round's result) print as
+    lines above it, so a piped or finished command still shows them."""
+
+    _LASTING = frozenset(
+        {"started", "continued", "replaying", "round_done", "asking", "round_finished"}
+    )
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
         )
+
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(bar_width=20),
+            TextColumn("{task.completed}/{task.total} rounds"),
+            TimeElapsedColumn(),
+            console=out,
+            transient=True,
+        )
+        self._task = self._bar.add_task("opening the store and the W&B run", total=None)
+        self._waiting: str | None = None
+
+    def __enter__(self) -> _RunProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def __call__(self, event: Any) -> None:
+        if event.kind in ("started", "continued", "replaying"):
+            self._bar.update(self._task, total=event.last_round + 1, completed=event.round)
+        elif event.kind in ("round_done", "round_finished"):
+            self._bar.update(self._task, completed=event.round + 1)
+        self._bar.update(self._task, description=safe(event.message))
+        lasting = event.kind in self._LASTING
+        if event.kind == "waiting" and event.message != self._waiting:
+            self._waiting, lasting = event.message, True
+        if lasting:
+            style = "bold" if event.kind in ("started", "continued", "replaying") else ""
+            self._bar.console.print(f"  {safe(event.message)}", style=style, highlight=False)
+
+
+def _print_rounds(rounds: list[Any]) -> None:
+    from voicejudge.report import round_columns
+
+    columns = round_columns(rounds)
+    # each column as wide as its longest word or value: spelled-out headings fit in 80 columns
+    table = Table(
+        title="Held-out agreement by round",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    cells = [[column.cell(r) for column in columns] for r in rounds]
+    for index, column in enumerate(columns):
+        words = [len(word) for word in column.heading.split()] + [len(c[index]) for c in cells]
+        table.add_column(column.heading, justify="right", width=max(words))
+    for row in cells:
+        table.add_row(*row)
     out.print(table)
 
 
@@ -647,6 +758,7 @@ def _at_least(value: int, low: int, option: str) -> int:
 
 def _traces_list(args: argparse.Namespace) -> int:
     from voicejudge.tracking.browse import recent_calls
+    from voicejudge.tracking.views import calls_lines
 
     calls = recent_calls(_client(args), limit=args.limit, op=args.op)
     if args.json:
@@ -655,98 +767,45 @@ def _traces_list(args: argparse.Namespace) -> int:
     if not calls:
         out.print("No traced calls yet.")
         return 0
-    table = Table(title=f"{len(calls)} most recent calls")
-    table.add_column("started", no_wrap=True)
-    table.add_column("op", min_width=10, overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("latency", justify="right", no_wrap=True)
-    table.add_column("feedback", justify="right")
-    table.add_column("error", overflow="fold")
-    table.add_column("call id", no_wrap=True)
-    for call in calls:
-        table.add_row(
-            call.started_at.strftime("%m-%d %H:%M:%S"),
-            safe(call.display_name or call.op),
-            _status(call.status),
-            "" if call.latency_ms is None else f"{call.latency_ms} ms",
-            str(call.feedback_count or ""),
-            safe(call.error or ""),
-            safe(call.id),
-        )
-    out.print(table)
+    _print_lines(calls_lines(calls, out.width, wide=args.wide), wide=args.wide)
     return 0
 
 
 def _traces_show(args: argparse.Namespace) -> int:
-    from voicejudge.tracking.browse import call_detail, error_summary
+    from voicejudge.tracking.browse import call_detail, ref_labels
+    from voicejudge.tracking.views import call_lines
 
-    detail = call_detail(_client(args), args.call_id)
+    client = _client(args)
+    detail = call_detail(client, args.call_id)
     if args.json:
         _print_json(detail.model_dump(mode="json"))
         return 0
-    call = detail.call
-    out.rule(f"{safe(call.display_name or call.op)}  {_status(call.status)}")
-    out.print(
-        f"call id  {safe(call.id)}\ntrace id {safe(detail.trace_id)}\n"
-        f"parent   {safe(detail.parent_id or '-')}",
-        highlight=False,
-    )
-    latency = "-" if call.latency_ms is None else f"{call.latency_ms} ms"
-    out.print(f"started  {call.started_at:%Y-%m-%d %H:%M:%S}  latency {latency}")
-    out.rule("inputs", style="dim")
-    out.print_json(data=printable_data(detail.inputs), default=str)
-    out.rule("output", style="dim")
-    if detail.exception:
-        out.print(f"[red]{safe(error_summary(detail.exception) or '')}[/]", highlight=False)
-    else:
-        out.print_json(data=printable_data(detail.output), default=str)
-    out.rule(f"feedback ({len(detail.feedback)})", style="dim")
-    for item in detail.feedback:
-        creator = f" by {item.creator}" if item.creator else ""
-        out.print(
-            safe(f"{item.created_at:%Y-%m-%d %H:%M:%S} {item.feedback_type}{creator}"),
-            highlight=False,
-        )
-        out.print_json(data=printable_data(item.payload), default=str)
-    out.rule(f"children ({len(detail.children)})", style="dim")
-    for child in detail.children:
-        out.print(
-            f"{safe(child.id)}  {safe(child.display_name or child.op)}  {_status(child.status)}",
-            highlight=False,
-        )
+    refs = ref_labels(client, detail.inputs, detail.output, [f.payload for f in detail.feedback])
+    _print_lines(call_lines(detail, out.width, refs), wide=False)
     return 0
 
 
 def _traces_objects(args: argparse.Namespace) -> int:
     from voicejudge.tracking.browse import object_versions
+    from voicejudge.tracking.views import objects_lines
 
     objects = object_versions(_client(args))
     if args.json:
-        _print_json([o.model_dump(mode="json") for o in objects])
+        _print_json([o.model_dump(mode="json") for o in objects if args.all or not o.internal])
         return 0
     if not objects:
         out.print("No published objects yet.")
         return 0
-    table = Table(title=f"{len(objects)} published objects")
-    for column in ("name", "kind", "class", "versions", "latest", "digest", "updated"):
-        table.add_column(column, overflow="fold")
-    for obj in objects:
-        table.add_row(
-            safe(obj.name),
-            safe(obj.kind),
-            safe(obj.object_class or ""),
-            str(obj.versions),
-            f"v{obj.latest_version}",
-            obj.latest_digest[:12],
-            obj.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
-        )
-    out.print(table)
+    _print_lines(
+        objects_lines(objects, out.width, show_internal=args.all, wide=args.wide), args.wide
+    )
     return 0
 
 
-def _status(status: str) -> str:
-    colour = {"success": "green", "error": "red", "descendant_error": "yellow"}.get(status, "cyan")
-    return f"[{colour}]{safe(status)}[/]"
+def _print_lines(lines: list[Any], wide: bool) -> None:
+    """Lines of a trace view, as laid out: wide ones are left to the terminal to wrap."""
+    for line in lines:
+        out.print(line, soft_wrap=wide, crop=not wide)
 
 
 def _print_json(data: Any) -> None:

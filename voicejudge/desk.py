@@ -1,8 +1,10 @@
 """The ranking desk: what a rater is asked next, and what happens to their answer.
 
-Everything the ranking app does goes through here, so a script can do the same: pending
-`rank_audio` calls this rater has not answered come first (scripted rounds create them), then
-new comparisons chosen for coverage, or actively around a judge's criteria when there is one.
+Everything the ranking app does goes through here, so a script can do the same. A rater is
+served only comparisons that are theirs to answer and that nobody has answered: their own
+unanswered ones (and open ones of the set) first, then new ones chosen for coverage, or
+actively around a judge's criteria when there is one. An alignment run's comparisons (its
+held-out set too) are served only by a desk opened on that run.
 """
 
 from __future__ import annotations
@@ -21,17 +23,18 @@ from voicejudge.judge import SpeechJudge
 from voicejudge.pairs import next_pairs
 from voicejudge.preference_fit import fit_rubric
 from voicejudge.ranking import (
+    PERSON_SOURCE,
     ComparisonRequest,
     RankingError,
     RankingFeedback,
     RecordedRanking,
     comparison_request,
     comparisons_of_call,
-    pending_calls,
     rank_audio,
     rater_name,
     read_rankings,
     submit_ranking,
+    unanswered_comparisons,
 )
 from voicejudge.settings import load_settings
 
@@ -46,10 +49,12 @@ class Take(BaseModel):
 
 
 class Assignment(BaseModel):
-    """A comparison handed to a rater."""
+    """A comparison handed to a rater, with the run or study it is part of."""
 
     call_id: str
     takes: list[Take]
+    belongs_to: str
+    run: str | None = None
 
 
 class Progress(BaseModel):
@@ -61,7 +66,8 @@ class Progress(BaseModel):
 
 
 class RankingDesk:
-    """Serves comparisons from one sample set to raters and records their answers."""
+    """Serves comparisons from one sample set to people and records their answers; with `run`,
+    only that alignment run's comparisons (a person's run waits for them)."""
 
     def __init__(
         self,
@@ -72,8 +78,10 @@ class RankingDesk:
         takes: int = 2,
         seed: int = 0,
         show_instructions: bool = False,
+        run: str | None = None,
     ) -> None:
         self.samples = samples
+        self.run = run
         self.client = client
         self.judge = judge
         self.takes = takes
@@ -89,20 +97,27 @@ class RankingDesk:
         self._judged: dict[tuple[str, str], bool] = {}
 
     def next_assignment(self, rater: str) -> Assignment | None:
-        """The oldest comparison this rater has not answered, or a new one; None when done."""
+        """The oldest unanswered comparison that is this rater's to answer, or a new one (not
+        for a run: the run asks its own); None when there is nothing to rank."""
         rater = rater_name(rater)
         with self._lock:
             given = self._given.setdefault(rater, set())
-            for call_id in pending_calls(self.client, rater):
-                if call_id in given:
-                    continue
-                request = self._request_of(call_id)
-                if request is not None:
+            for call_id, request in unanswered_comparisons(self.client):
+                if call_id not in given and self._serves(rater, request):
                     return self._give(rater, call_id, request)
-            new = self._new_comparison(rater)
+            new = None if self.run is not None else self._new_comparison(rater)
             if new is None:
                 return None
             return self._give(rater, *new)
+
+    def _serves(self, rater: str, request: ComparisonRequest) -> bool:
+        """A comparison of this set and of this desk's run (or of none), asked of this rater,
+        of any person, or of nobody in particular."""
+        return (
+            request.run == self.run
+            and request.answerable_by(rater, PERSON_SOURCE)
+            and set(request.sample_ids) <= set(self.samples.ids)
+        )
 
     def _give(self, rater: str, call_id: str, request: ComparisonRequest) -> Assignment:
         self._asked[call_id] = request  # what a call asks never changes
@@ -127,18 +142,32 @@ class RankingDesk:
         note: str = "",
         played: list[str] | None = None,
         elapsed_s: float | None = None,
+        require_play: bool = False,
     ) -> str:
-        """Record an answer given in labels (best first); returns the feedback id."""
+        """Record an answer given in labels (best first); returns the feedback id. An answer
+        to another run's or another rater's comparison is refused, and with `require_play`
+        one that does not list every take as played."""
         rater = rater_name(rater)
         request = self._request_of(call_id)
         if request is None:
             raise RankingError(f"No comparison {call_id!r} for this sample set.")
+        if request.run != self.run:
+            opened = f"run {self.run}" if self.run is not None else "no run"
+            raise RankingError(
+                f"Comparison {call_id} belongs to {request.belongs_to}, but this desk is open "
+                f"on {opened}; answer a run's comparisons with voicejudge rank --run RUN."
+            )
         unknown = sorted((set(order) | set(played or [])) - set(request.labels))
         if unknown:
             raise RankingError(f"Unknown label(s) {', '.join(unknown)} for this comparison.")
         if sorted(order) != sorted(request.labels):
             raise RankingError(
                 f"Order every take of this comparison ({', '.join(request.labels)}) exactly once."
+            )
+        unplayed = [label for label in request.labels if label not in (played or [])]
+        if require_play and unplayed:
+            raise RankingError(
+                f"Play every take before ranking; not played yet: {', '.join(unplayed)}."
             )
         try:
             feedback = RankingFeedback(
@@ -149,7 +178,7 @@ class RankingDesk:
                 played=[request.labels[label] for label in played or []],
                 note=note,
                 elapsed_s=elapsed_s,
-                source="human",
+                source=PERSON_SOURCE,
             )
         except ValidationError as exc:
             raise RankingError(
@@ -226,7 +255,12 @@ class RankingDesk:
             extra = [i for i in ids if i not in chosen][: self.takes - 2]
             chosen += extra
         seed = int(time.time_ns() % 2**31)
-        request, call = rank_audio.call([self.samples.get(i) for i in chosen], seed=seed)
+        request, call = rank_audio.call(
+            [self.samples.get(i) for i in chosen],
+            seed=seed,
+            asked_of=rater,
+            study=self.samples.name,
+        )
         self.client.flush()  # stored before it is handed out, so any reader can find it
         return call.id, request
 
@@ -252,7 +286,9 @@ class RankingDesk:
                     instructions=sample.instructions if self.show_instructions else None,
                 )
             )
-        return Assignment(call_id=call_id, takes=takes)
+        return Assignment(
+            call_id=call_id, takes=takes, belongs_to=request.belongs_to, run=request.run
+        )
 
     def _blind_audio(self, sample_id: str) -> bytes:
         if sample_id not in self._audio:

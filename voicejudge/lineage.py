@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.ranking import RecordedRanking, comparisons_from, read_rankings
+from voicejudge.tracking.refs import refs_in
 
 NodeKind = Literal["call", "prompt", "patterns", "pattern", "comparison", "note"]
 _MAX_DEPTH = 4
@@ -65,7 +66,12 @@ class _Reader:
             found = None
         call = getattr(found, "call", None)
         if call is None:
-            raise LineageError(f"No call {call_id!r} in this project.")
+            raise LineageError(
+                f"No call {call_id!r} in project {self.project_id}. Give a call id (listed by "
+                "`voicejudge traces`) or an object ref such as "
+                f"weave:///{self.project_id}/object/judge-prompt:DIGEST (listed by "
+                "`voicejudge traces objects`)."
+            )
         return call
 
     def rankings(self, call_id: str) -> list[RecordedRanking]:
@@ -206,7 +212,7 @@ class _Reader:
 
     def find_prompt(self, value: Any, depth: int) -> str | None:
         """The first judge-prompt ref inside a record, following object refs a few levels."""
-        for uri in _refs_in(value):
+        for uri in refs_in(value):
             if "/call/" in uri or depth >= _MAX_DEPTH:
                 continue
             try:
@@ -238,18 +244,6 @@ def _object_parts(uri: str) -> tuple[str, str]:
         raise LineageError(f"{uri} is not a weave:/// object ref (…/object/NAME:DIGEST).")
     name, digest = tail[1].split("/", 1)[0].split(":", 1)
     return name, digest
-
-
-def _refs_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        if value.startswith("weave:///") and "/object/" in value:
-            yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _refs_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _refs_in(item)
 
 
 def _criterion_text(value: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import weave
 from pydantic import BaseModel, Field, PrivateAttr
@@ -86,7 +86,33 @@ class RunResult(BaseModel):
     )
 
 
-Progress = Callable[[str], None]
+RunStep = Literal[
+    "started",
+    "continued",
+    "replaying",
+    "round_done",
+    "asking",
+    "waiting",
+    "learning",
+    "judging",
+    "round_finished",
+    "writing",
+]
+
+
+class RunEvent(BaseModel):
+    """A step of a run, for whoever watches it (the CLI's progress bar, a log, a test): what
+    kind of step, which run and round, and one line a person can read."""
+
+    kind: RunStep
+    run: str
+    round: int | None = None
+    last_round: int = Field(description="the last round this command runs")
+    count: int | None = Field(default=None, description="comparisons this step is about")
+    message: str
+
+
+Progress = Callable[[RunEvent], None]
 
 
 class AlignmentLoop(weave.Model):
@@ -104,11 +130,19 @@ class AlignmentLoop(weave.Model):
     _rater: SimulatedRater | None = PrivateAttr(default=None)
     _client: Any = PrivateAttr()
     _progress: Progress | None = PrivateAttr(default=None)
+    _last_round: int = PrivateAttr(default=0)
     _features: dict[str, Features] = PrivateAttr(default_factory=dict)
 
-    def attach(self, samples: SampleSet, client: Any, progress: Progress | None = None) -> None:
+    def attach(
+        self,
+        samples: SampleSet,
+        client: Any,
+        progress: Progress | None = None,
+        last_round: int = 0,
+    ) -> None:
         """Give the loop what is not part of its identity: the audio, the store, a progress
-        callback."""
+        callback and the last round the command runs."""
+        self._last_round = last_round
         self._samples = samples
         self._pool, self._heldout = samples.split(self.config.heldout, seed=self.config.seed)
         self._client = client
@@ -127,7 +161,12 @@ class AlignmentLoop(weave.Model):
         comparisons = self._train_comparisons(number)
         new_prompt, patterns = prompt, None
         if number:
-            self._say(f"round {number}: learning from {len(comparisons)} comparisons")
+            self.say(
+                "learning",
+                number,
+                f"round {number}: learning from {len(comparisons)} comparisons",
+                len(comparisons),
+            )
             state = learn_round(
                 RoundState(prompt=prompt),
                 comparisons,
@@ -137,7 +176,9 @@ class AlignmentLoop(weave.Model):
             )
             new_prompt, patterns = state.prompt, state.patterns
         rows = self._heldout_rows()
-        self._say(f"round {number}: judging {len(rows)} held-out pairs")
+        self.say(
+            "judging", number, f"round {number}: judging {len(rows)} held-out pairs", len(rows)
+        )
         judge = SpeechJudge(prompt=new_prompt, model=self.config.judge_model, seed=self.config.seed)
         scores = evaluate_judge(
             judge, self._samples, rows, name=f"heldout-{self.run}", seed=self.config.seed
@@ -153,9 +194,21 @@ class AlignmentLoop(weave.Model):
             call_ids=train_calls,
         )
 
-    def _say(self, message: str) -> None:
+    def say(
+        self, kind: RunStep, number: int | None, message: str, count: int | None = None
+    ) -> None:
+        """Tell whoever watches the run about a step of it."""
         if self._progress is not None:
-            self._progress(message)
+            self._progress(
+                RunEvent(
+                    kind=kind,
+                    run=self.run,
+                    round=number,
+                    last_round=self._last_round,
+                    count=count,
+                    message=message,
+                )
+            )
 
     # --- the comparisons of this run -------------------------------------------------------
 
@@ -183,7 +236,7 @@ class AlignmentLoop(weave.Model):
             return [existing[frozenset(p)] for p in wanted if frozenset(p) in existing]
         missing = [pair for pair in wanted if frozenset(pair) not in existing]
         if missing:
-            self._say(f"asking {len(missing)} held-out comparisons")
+            self.say("asking", 0, f"asking {len(missing)} held-out comparisons", len(missing))
         for pair in missing:
             existing[frozenset(pair)] = self._ask(pair, round_number=0, heldout=True)
         return [existing[frozenset(pair)] for pair in wanted]
@@ -220,7 +273,12 @@ class AlignmentLoop(weave.Model):
                 "use fewer rounds or pairs per round, or a larger set."
             )
         if missing:
-            self._say(f"round {number}: asking {len(missing)} comparisons ({self.config.strategy})")
+            self.say(
+                "asking",
+                number,
+                f"round {number}: asking {len(missing)} comparisons ({self.config.strategy})",
+                len(missing),
+            )
         for pair in missing:
             this_round[frozenset(pair)] = self._ask(pair, round_number=number)
         ordered = [this_round[frozenset(pair)] for pair in chosen]
@@ -248,6 +306,7 @@ class AlignmentLoop(weave.Model):
             seed=stable_seed(self.run, round_number, *pair),
             run=self.run,
             heldout=heldout,
+            asked_of=self.config.rater.source if self.config.rater is not None else HUMAN,
         )
         return call.id
 
@@ -265,9 +324,12 @@ class AlignmentLoop(weave.Model):
             if self._rater is not None:
                 self._rater.answer_pending(self._client, waiting)
                 continue
-            self._say(
+            self.say(
+                "waiting",
+                number,
                 f"round {number}: waiting for {len(waiting)} of {len(call_ids)} rankings "
-                f"in the ranking app (voicejudge rank --set {self.config.sample_set})"
+                f"in the ranking app (voicejudge rank --set {self.config.sample_set} "
+                f"--run {self.run})",
             )
             time.sleep(self.poll_s)
 
@@ -393,7 +455,6 @@ def run_rounds(
     rater, the store is checked for their answers every `poll_s` seconds."""
     samples = check_run(config, rounds, samples)
     run, prompt = prepare_run(config, client, samples)
-    say = progress or (lambda message: None)
     loop = AlignmentLoop(
         run=run,
         config=config,
@@ -401,16 +462,23 @@ def run_rounds(
         analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
         poll_s=poll_s,
     )
-    loop.attach(samples, client, say)
+    loop.attach(samples, client, progress, last_round=rounds)
     done = finished_rounds(client, run)
     results: list[RoundResult] = []
     first = 0 if config.start_round == 1 else config.start_round
+    loop.say(*_opening(config, run, done, first, rounds))
     for number in range(first, rounds + 1):
         if number in done:
             result = done[number]
-            say(f"round {number}: already done ({result.labels} labels)")
+            loop.say("round_done", number, f"round {number}: already done ({result.labels} labels)")
         else:
             result = loop.run_round(number, prompt)
+            loop.say(
+                "round_finished",
+                number,
+                f"round {number}: agreement {result.agreement:.3f} on {result.heldout_pairs} "
+                f"held-out pairs ({result.labels} labels)",
+            )
         results.append(result)
         if on_round is not None:
             on_round(result)
@@ -423,6 +491,32 @@ def run_rounds(
         store=store_location(client),
         ceiling=None if config.rater is None else round(1 - config.rater.flip_rate, 4),
     )
+
+
+def _opening(
+    config: LoopConfig, run: str, done: dict[int, RoundResult], first: int, last: int
+) -> tuple[RunStep, int, str]:
+    """What a command does with a run: start it, continue it at the first missing round, or
+    replay another run's rankings."""
+    if config.labels_from:
+        return (
+            "replaying",
+            first,
+            f"replaying the rankings of run {config.labels_from} as run {run}: "
+            f"{_span(first, last)}",
+        )
+    missing = [n for n in range(first, last + 1) if n not in done]
+    if not done:
+        return "started", first, f"starting run {run}: {_span(first, last)}"
+    if not missing:
+        return "continued", last, f"run {run} already has {_span(first, last)}"
+    at = missing[0]
+    finished = "nothing" if at == first else _span(first, at - 1)
+    return "continued", at, f"continuing run {run} at round {at} ({finished} done)"
+
+
+def _span(first: int, last: int) -> str:
+    return f"round {first}" if first == last else f"rounds {first}-{last}"
 
 
 def store_location(client: Any) -> str:

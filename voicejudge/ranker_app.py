@@ -1,9 +1,11 @@
 """The ranking app: a Gradio page over `RankingDesk`, for a person to rank takes by ear.
 
 The page shows 2-4 takes under neutral labels in a recorded random order, with the character
-brief; the person picks the best (two takes) or orders them all, may mark a tie, skip or add
-a note. Keys: A-D pick, T tie, S skip, Enter submit (not while typing). Named API endpoints
-expose the same desk to scripts and `gradio_client`.
+brief and the run or study the comparison belongs to; the person plays every take (unless the
+play check is off), picks the best (two takes) or orders them all, may mark a tie, skip or add
+a note. Keys: A-D pick, T tie, S skip, Enter submit (not while typing). The playback speed
+chosen stays for the next takes. Named API endpoints expose the same desk to scripts and
+`gradio_client`.
 
 It is a blind test: the only files it serves are the takes of the page (re-encoded without
 their file names or tags, named by content hash) and the one validated picture, from a private
@@ -53,6 +55,44 @@ KEYS_JS = """
     else if (key === 'S') click('#skip');
     else if (key === 'Enter') { event.preventDefault(); click('#submit'); }
   });
+  // The speed a person chose on any take applies to every take, on this page and the next:
+  // a new take loads at normal speed, so each one is set to it as it starts playing.
+  const speeds = ['0.5x', '1x', '1.5x', '2x'];
+  let chosenSpeed = null;
+  const speedButtons = () => document.querySelectorAll(
+    '[id^="take-"] button[aria-label^="Adjust playback speed"]');
+  const shownSpeed = (button) => button.innerText.trim();
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function (...args) {
+    if (chosenSpeed) this.playbackRate = parseFloat(chosenSpeed);
+    return play.apply(this, args);
+  };
+  let applying = false;
+  let again = false;
+  const applySpeed = async () => {
+    const wanted = chosenSpeed;
+    if (!speeds.includes(wanted)) return;
+    if (applying) { again = true; return; }
+    applying = true;
+    for (const button of speedButtons()) {
+      for (let turn = 0; turn < speeds.length && shownSpeed(button) !== wanted; turn++) {
+        button.click();
+        await new Promise((resolve) => setTimeout(resolve, 0));  // the player redraws
+      }
+    }
+    applying = false;
+    if (again) { again = false; applySpeed(); }
+  };
+  document.addEventListener('click', (event) => {
+    const button = event.isTrusted && event.target.closest &&
+      event.target.closest('button[aria-label^="Adjust playback speed"]');
+    if (!button) return;
+    setTimeout(() => {
+      chosenSpeed = shownSpeed(button);
+      applySpeed();
+    }, 0);
+  }, true);
+  new MutationObserver(applySpeed).observe(document.body, {childList: true, subtree: true});
 }
 """
 
@@ -129,9 +169,11 @@ def build_app(
     brief: str = "",
     image: Path | None = None,
     signed_in: bool = False,
+    require_play: bool = True,
 ) -> Any:
     """The Gradio Blocks for one desk, keeping the files it plays in `takes_folder`; with
-    `signed_in`, the rater is the logged-in user."""
+    `signed_in`, the rater is the logged-in user; with `require_play`, the page takes an answer
+    only once every take was played."""
     takes = _Takes(takes_folder)
 
     def who(typed: str | None, request: gr.Request | None) -> str:
@@ -164,6 +206,7 @@ def build_app(
             gr.Markdown(brief)
             if image is not None:
                 gr.Image(str(image), show_label=False, height=220, interactive=False)
+        belongs = gr.Markdown(elem_id="belongs")
         columns, infos, players = [], [], []
         with gr.Row():
             for label in LABELS:
@@ -177,12 +220,12 @@ def build_app(
                         )
                     )
                 columns.append(column)
-        best = gr.Radio(choices=[], label="Best take (A-D)", elem_id="best")
+        best = gr.Radio(choices=[], label="Best take", elem_id="best")
         order = gr.Dropdown(
             choices=[],
             multiselect=True,
             visible=False,
-            label="Order all takes, best first (A-D in order)",
+            label="Order all takes, best first",
             elem_id="order",
         )
         tie = gr.Checkbox(label="Tie, can't tell (T)", elem_id="tie")
@@ -197,7 +240,19 @@ def build_app(
         ]
         api_trigger = gr.Button(visible=False)  # the `/take` endpoint's; never shown
 
-        shown = [state, *columns, *infos, *players, best, order, tie, note, status, progress]
+        shown = [
+            state,
+            belongs,
+            *columns,
+            *infos,
+            *players,
+            best,
+            order,
+            tie,
+            note,
+            status,
+            progress,
+        ]
 
         def show(rater_name: str, message: str = "", session_done: int = 0) -> list[Any]:
             try:
@@ -213,7 +268,9 @@ def build_app(
                     f" · the judge agrees on {done.judge_agreement:.0%} "
                     f"of {done.judged_pairs} pairs"
                 )
-            return _render(assignment, message, progress_text, session_done, takes)
+            if assignment is None:
+                return _empty(_nothing_left(desk), len(columns), progress_text)
+            return _render(assignment, message, progress_text, session_done, takes, require_play)
 
         def on_load(typed: str, request: gr.Request) -> list[Any]:
             try:
@@ -234,15 +291,14 @@ def build_app(
             try:
                 rater_name = who(typed, request)
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                return _refused(str(exc), len(shown))
             if not current.get("call_id"):
                 return show(rater_name)
             labels = current["labels"]
             ranking = ordered if len(labels) > 2 else _pair_order(best_label, labels)
             if sorted(ranking or []) != sorted(labels) and not is_tie:
-                raise gr.Error(
-                    "Pick the best take (or order them all) before submitting.",
-                    print_exception=False,
+                return _refused(
+                    "Pick the best take (or order them all) before submitting.", len(shown)
                 )
             try:
                 desk.submit(
@@ -253,9 +309,10 @@ def build_app(
                     note=text or "",
                     played=sorted(played_by_call.get(current["call_id"], [])),
                     elapsed_s=round(time.monotonic() - current["shown_at"], 2),
+                    require_play=require_play,
                 )
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                return _refused(str(exc), len(shown))
             return show(rater_name, "Saved. Here is the next one.", current["session_done"] + 1)
 
         def on_skip(typed: str, current: dict, request: gr.Request) -> list[Any]:
@@ -264,7 +321,7 @@ def build_app(
                 if current.get("call_id"):
                     desk.skip(rater_name, current["call_id"])
             except VoiceJudgeError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+                return _refused(str(exc), len(shown))
             return show(rater_name, "Skipped.", current.get("session_done", 0))
 
         def on_pick(label: str, current: dict, ordered: list[str]) -> tuple[Any, Any]:
@@ -309,8 +366,9 @@ def build_app(
             )
 
         def next_comparison(rater_name: str, request: gr.Request) -> dict:
-            """The next comparison for a rater: its call id and the labels of its takes (their
-            audio comes from `/take`). With logins, the rater is the signed-in user."""
+            """The next comparison for a rater: its call id, the labels of its takes (their
+            audio comes from `/take`) and the run or study it belongs to. With logins, the
+            rater is the signed-in user."""
             try:
                 assignment = desk.next_assignment(who(rater_name, request))
             except VoiceJudgeError as exc:
@@ -320,6 +378,8 @@ def build_app(
             return {
                 "call_id": assignment.call_id,
                 "labels": [take.label for take in assignment.takes],
+                "belongs_to": assignment.belongs_to,
+                "run": assignment.run,
                 "instructions": {
                     take.label: take.instructions for take in assignment.takes if take.instructions
                 },
@@ -348,8 +408,9 @@ def build_app(
             elapsed_s: float | None = None,
             request: gr.Request = None,  # type: ignore[assignment]  # filled in by Gradio
         ) -> str:
-            """Record a ranking given in labels, best first; returns the feedback id. With
-            logins, it is stored under the signed-in user (another name is refused)."""
+            """Record a ranking given in labels, best first, with the labels the script
+            played; returns the feedback id. With logins, it is stored under the signed-in user
+            (another name is refused)."""
             try:
                 return desk.submit(
                     who(rater_name, request),
@@ -398,8 +459,10 @@ def launch(
     rater: str = "",
     brief: str = "",
     image: Path | None = None,
+    require_play: bool = True,
 ) -> RankingApp:
-    """Start the app without blocking; it serves nothing but the page's takes and picture."""
+    """Start the app without blocking; it serves nothing but the page's takes and picture.
+    With `require_play`, the page takes an answer only once every take was played."""
     logins = logins or {}
     check_exposure(host, share, logins)
     folder = tempfile.TemporaryDirectory(prefix="voicejudge-ranker-")
@@ -414,6 +477,7 @@ def launch(
                 image=picture,
                 signed_in=bool(logins),
                 takes_folder=root / "takes",
+                require_play=require_play,
             )
             blocks.queue(default_concurrency_limit=8)
             _, url, _ = blocks.launch(
@@ -439,11 +503,23 @@ def _pair_order(best_label: str | None, labels: list[str]) -> list[str]:
     return [best_label, *[label for label in labels if label != best_label]]
 
 
+def _nothing_left(desk: RankingDesk) -> str:
+    if desk.run is not None:
+        return (
+            f"Nothing of run {desk.run} is waiting for you now; reload the page when its "
+            "next round asks more."
+        )
+    return "Nothing left to rank in this set. Thank you!"
+
+
 def _render(
-    assignment: Assignment | None, message: str, progress: str, session_done: int, takes: _Takes
+    assignment: Assignment,
+    message: str,
+    progress: str,
+    session_done: int,
+    takes: _Takes,
+    require_play: bool,
 ) -> list[Any]:
-    if assignment is None:
-        return _empty("Nothing left to rank in this set. Thank you!", len(LABELS), progress)
     shown = {take.label: take for take in assignment.takes}
     labels = [label for label in LABELS if label in shown]
     state = {
@@ -462,18 +538,39 @@ def _render(
         for label in LABELS
     ]
     listwise = len(labels) > 2
+    span = f"{labels[0]}-{labels[-1]}"
     return [
         state,
+        f"Belongs to: {assignment.belongs_to}",
         *columns,
         *infos,
         *players,
-        gr.update(choices=labels, value=None, visible=not listwise),
-        gr.update(choices=labels, value=[], visible=listwise),
+        gr.update(
+            choices=labels,
+            value=None,
+            visible=not listwise,
+            label=f"Best take ({span})",
+            info="Play every take, then pick the best." if require_play else None,
+        ),
+        gr.update(
+            choices=labels,
+            value=[],
+            visible=listwise,
+            label=f"Order all takes, best first ({span} in order)",
+            info="Play every take, then put them in order." if require_play else None,
+        ),
         gr.update(value=False),
         gr.update(value=""),
         message,
         progress,
     ]
+
+
+def _refused(message: str, outputs: int) -> list[Any]:
+    """The page as it was, with why the answer was not taken: a raised error would cover every
+    output with an error mark that blocks the players until the next page."""
+    gr.Warning(message)
+    return [*(gr.skip() for _ in range(outputs - 2)), f"**Not saved:** {message}", gr.skip()]
 
 
 def _take_text(label: str, instructions: str | None) -> str:
@@ -484,6 +581,7 @@ def _take_text(label: str, instructions: str | None) -> str:
 def _empty(message: str, count: int, progress: str = "") -> list[Any]:
     return [
         {},
+        "",
         *[gr.update(visible=False) for _ in range(count)],
         *["" for _ in range(count)],
         *[None for _ in range(count)],

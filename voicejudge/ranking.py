@@ -3,9 +3,10 @@ pairwise comparisons derived from them.
 
 A comparison asked of a person is a traced `rank_audio` call; the answer is a `RankingFeedback`
 stored as `wandb.annotation.voicejudge.ranking` feedback on that call, against a published
-annotation spec, so hosted Weave shows it in its annotation column. `Comparison`s are derived
-from the feedback, never stored twice. Labels written by the original voice-judge notebook are
-read too.
+annotation spec, so hosted Weave shows it in its annotation column. Each call records whom it
+is asked of (a person, any person, a simulated rater) and the run or study it belongs to; an
+answer from anyone else is refused. `Comparison`s are derived from the feedback, never stored
+twice. Labels written by the original voice-judge notebook are read too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
 NOTEBOOK_ANNOTATION_TYPE = "wandb.annotation.AudioRanker"
 NOTEBOOK_SCORER_TYPE = "wandb.runnable.BinaryVoiceRank"
 LABELS = "ABCD"
+PERSON_SOURCE = "human"  # the source of a person's answer; also "any person" as `asked_of`
+SIMULATED_PREFIX = "simulated:"  # the source of a simulated rater's answer: simulated:<profile>
 MAX_RATER_CHARS = 64
 MAX_NOTE_CHARS = 2000
 MAX_ID_CHARS = 200
@@ -63,7 +66,7 @@ class RankingFeedback(BaseModel):
     note: str = ""
     elapsed_s: float | None = None
     ranked_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    source: str = Field(default="human", min_length=1)
+    source: str = Field(default=PERSON_SOURCE, min_length=1)
     replaces: str | None = Field(
         default=None, description="the feedback id of this rater's earlier answer, kept as is"
     )
@@ -141,6 +144,11 @@ def rater_name(name: str) -> str:
         raise RankingError(
             f"A rater name is one line of printable text, at most {MAX_RATER_CHARS} characters."
         )
+    if cleaned.casefold().startswith(SIMULATED_PREFIX):
+        raise RankingError(
+            f"Names starting with {SIMULATED_PREFIX!r} are kept for simulated raters; "
+            "choose another name."
+        )
     return cleaned
 
 
@@ -163,6 +171,34 @@ class ComparisonRequest(BaseModel):
     round: int | None = None
     run: str | None = Field(default=None, description="the alignment run that asked it")
     heldout: bool = Field(default=False, description="an evaluation label, never learned from")
+    asked_of: str | None = Field(
+        default=None,
+        description="whose answer it takes: a person's name, 'human' (any person) or "
+        "'simulated:<profile>'; None: anyone's",
+    )
+    study: str | None = Field(
+        default=None, description="the sample set a person's own comparison was asked in"
+    )
+
+    @property
+    def belongs_to(self) -> str:
+        """The run or study this comparison is part of, in words."""
+        if self.run is not None:
+            if self.heldout:
+                return f"run {self.run} (held-out evaluation)"
+            return f"run {self.run}" + (f" (round {self.round})" if self.round is not None else "")
+        if self.study is not None:
+            return f"study {self.study}" + (f" (asked of {self.asked_of})" if self.asked_of else "")
+        return "no run or study (an open comparison)"
+
+    def answerable_by(self, rater: str | None, source: str) -> bool:
+        """Whether an answer by `rater` from `source` may be stored on this comparison: a
+        simulated rater's comparison takes only its answers, a person's only theirs."""
+        if self.asked_of is None:
+            return True
+        if self.asked_of.startswith(SIMULATED_PREFIX) or self.asked_of == PERSON_SOURCE:
+            return source == self.asked_of
+        return source == PERSON_SOURCE and rater == self.asked_of
 
 
 class RecordedRanking(BaseModel):
@@ -185,8 +221,11 @@ def rank_audio(
     seed: int | None = None,
     run: str | None = None,
     heldout: bool = False,
+    asked_of: str | None = None,
+    study: str | None = None,
 ) -> ComparisonRequest:
-    """Ask for a ranking of 2-4 takes; the call is what the answer is attached to."""
+    """Ask for a ranking of 2-4 takes, of whom `asked_of` names; the call is what the answer is
+    attached to."""
     ids = [sample.id for sample in samples]
     if not 2 <= len(ids) <= len(LABELS) or len(set(ids)) != len(ids):
         raise RankingError(f"A comparison needs 2 to {len(LABELS)} different takes; got {ids}.")
@@ -199,6 +238,8 @@ def rank_audio(
         round=round,
         run=run,
         heldout=heldout,
+        asked_of=asked_of,
+        study=study,
     )
 
 
@@ -255,6 +296,12 @@ def submit_ranking(
     """
     client = client or _client()
     asked = asked or _comparison_of(client, call_id)
+    if not asked.answerable_by(feedback.rater, feedback.source):
+        whose = "a person's" if asked.asked_of == PERSON_SOURCE else f"{asked.asked_of}'s"
+        raise RankingError(
+            f"Comparison {call_id} belongs to {asked.belongs_to}: it takes only {whose} "
+            f"answer, not one from {feedback.rater}."
+        )
     if sorted(feedback.ranking) != sorted(asked.sample_ids):
         raise RankingError(
             f"Ranking {feedback.ranking} does not fit comparison {call_id}: it must order "
@@ -355,17 +402,52 @@ def read_comparisons(client: Any = None, rater: str | None = None) -> list[Compa
     ]
 
 
-def pending_calls(client: Any = None, rater: str | None = None) -> list[str]:
-    """`rank_audio` calls not yet answered (by `rater`, if given), oldest first."""
+def pending_calls(
+    client: Any = None, rater: str | None = None, *, source: str | None = None
+) -> list[str]:
+    """`rank_audio` calls not yet answered (by `rater`, if given), oldest first; with `source`,
+    only those an answer by `rater` from that source may be stored on."""
     client = client or _client()
     client.flush()
     answered = {
         r.call_id for r in read_rankings(client) if rater is None or r.feedback.rater == rater
     }
+    return [
+        call_id
+        for call_id, request in _comparisons(client)
+        if call_id not in answered
+        and (source is None or (request is not None and request.answerable_by(rater, source)))
+    ]
+
+
+def unanswered_comparisons(client: Any = None) -> list[tuple[str, ComparisonRequest]]:
+    """`rank_audio` calls nobody has answered yet, oldest first, with what each asks."""
+    client = client or _client()
+    client.flush()
+    answered = {r.call_id for r in read_rankings(client)}
+    return [
+        (call_id, asked)
+        for call_id, asked in _comparisons(client)
+        if asked is not None and call_id not in answered
+    ]
+
+
+def comparison_runs(client: Any = None) -> list[str]:
+    """The alignment runs that asked comparisons in this store, in the order they began."""
+    runs = (asked.run for _, asked in _comparisons(client or _client()) if asked is not None)
+    return list(dict.fromkeys(run for run in runs if run is not None))
+
+
+def _comparisons(client: Any) -> list[tuple[str, ComparisonRequest | None]]:
+    """Every finished `rank_audio` call with what it asks, oldest first (a call whose output
+    this project cannot read, such as the notebook's, with no request)."""
     from voicejudge.tracking import op_calls
 
-    calls = op_calls(client, "rank_audio")
-    return [c.id for c in calls if c.exception is None and c.id not in answered]
+    found = []
+    for call in op_calls(client, "rank_audio"):
+        if call.exception is None:
+            found.append((call.id, _request_in(call.output)))
+    return found
 
 
 def _as_ranking(client: Any, row: dict[str, Any]) -> RankingFeedback | None:
@@ -433,12 +515,21 @@ def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
     op = str(call.op_name).split("/op/", 1)[-1]
     if not op.startswith("rank_audio:") or not isinstance(call.output, dict):
         raise RankingError(f"Call {call_id!r} is not a finished rank_audio comparison.")
+    request = _request_in(call.output)
+    if request is None:
+        raise RankingError(f"Call {call_id!r} holds no comparison voicejudge can read.")
+    return request
+
+
+def _request_in(output: Any) -> ComparisonRequest | None:
+    if not isinstance(output, dict):
+        return None
     try:
         return ComparisonRequest.model_validate(
-            {k: v for k, v in call.output.items() if not str(k).startswith("_")}
+            {k: v for k, v in output.items() if not str(k).startswith("_")}
         )
     except ValidationError:
-        raise RankingError(f"Call {call_id!r} holds no comparison voicejudge can read.") from None
+        return None
 
 
 def _feedback_rows(

@@ -258,11 +258,12 @@ class SimulatedRater:
         return submit_ranking(call_id, feedback, client, asked=request)
 
     def answer_pending(self, client: Any, call_ids: Sequence[str] | None = None) -> list[str]:
-        """Answer the pending comparisons of this set (only `call_ids`, if given)."""
+        """Answer the pending comparisons of this set that are this rater's to answer (only
+        `call_ids`, if given); a person's are left to them."""
         wanted = None if call_ids is None else set(call_ids)
         ids = set(self.samples.ids)
         answered = []
-        for call_id in pending_calls(client, self.name):
+        for call_id in pending_calls(client, self.name, source=self.profile.source):
             if wanted is not None and call_id not in wanted:
                 continue
             if set(comparison_request(client, call_id).sample_ids) <= ids:

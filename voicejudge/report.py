@@ -3,8 +3,9 @@ Markdown report."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from voicejudge.brief import stated_criteria
 from voicejudge.errors import VoiceJudgeError
@@ -20,6 +21,39 @@ class ReportError(VoiceJudgeError):
 
 # A pattern the report names: at least 4 to 1 that the taste has this effect with this sign.
 NAMED_CONFIDENCE = 0.8
+
+
+class RoundColumn(NamedTuple):
+    """A column of the round table, as the terminal and the Markdown report both show it."""
+
+    heading: str
+    cell: Callable[[RoundResult], str]
+    applies: Callable[[Sequence[RoundResult]], bool] = lambda rounds: True
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+ROUND_COLUMNS = (
+    RoundColumn("round", lambda r: str(r.round)),
+    RoundColumn("labels", lambda r: str(r.labels)),
+    RoundColumn("agreement", lambda r: f"{r.agreement:.3f}"),
+    RoundColumn("95% CI", lambda r: f"{r.ci95[0]:.2f}–{r.ci95[1]:.2f}"),
+    RoundColumn(
+        "noise-free agreement",
+        lambda r: _number(r.agreement_true),
+        lambda rounds: any(r.agreement_true is not None for r in rounds),
+    ),
+    RoundColumn("kappa", lambda r: f"{r.kappa:.3f}"),
+    RoundColumn("position consistency", lambda r: f"{r.position_consistency:.3f}"),
+    RoundColumn("Kendall tau", lambda r: _number(r.kendall_tau)),
+)
+
+
+def round_columns(rounds: Sequence[RoundResult]) -> list[RoundColumn]:
+    """The columns that say something about these rounds (no noise-free column for a person)."""
+    return [column for column in ROUND_COLUMNS if column.applies(rounds)]
 
 
 def round_rows(rounds: Sequence[RoundResult]) -> list[dict]:
@@ -58,7 +92,7 @@ def plot_curve(result: RunResult, path: Path, title: str | None = None) -> Path:
         axes.plot(
             labels, [r.agreement_true for r in rounds], "s--", label="with the noise-free choice"
         )
-    axes.axhline(0.5, color="grey", linewidth=0.8, linestyle=":")
+    axes.axhline(0.5, color="grey", linewidth=0.8, linestyle=":", label="chance (0.5)")
     if result.ceiling is not None:
         axes.axhline(
             result.ceiling,
@@ -88,21 +122,16 @@ def write_report(
     wandb_run: str | None,
 ) -> Path:
     """A short Markdown report: the table, the final prompt and where everything is."""
+    columns = round_columns(result.rounds)
     lines = [
         f"# Alignment run `{result.run}`",
         "",
         f"Rater: **{result.rater}**. Held-out agreement after each round:",
         "",
-        "| round | labels | agreement | 95 % CI | vs noise-free | kappa | position consistency "
-        "| Kendall tau |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| " + " | ".join(c.heading for c in columns) + " |",
+        "|" + "|".join("---:" for _ in columns) + "|",
     ]
-    for r in result.rounds:
-        lines.append(
-            f"| {r.round} | {r.labels} | {r.agreement:.3f} | {r.ci95[0]:.2f}–{r.ci95[1]:.2f} "
-            f"| {_number(r.agreement_true)} | {r.kappa:.3f} | {r.position_consistency:.3f} "
-            f"| {_number(r.kendall_tau)} |"
-        )
+    lines += ["| " + " | ".join(c.cell(r) for c in columns) + " |" for r in result.rounds]
     if result.ceiling is not None:
         lines += ["", f"The rater's ceiling (1 − flip rate) is {result.ceiling:.2f}."]
     if final_prompt is not None:
@@ -178,7 +207,3 @@ def _in_words(criterion: Criterion) -> str:
     if criterion.kind == "target":
         return f"prefers {label} near z={criterion.target:+.1f}"
     return f"prefers {criterion.kind} {label}"
-
-
-def _number(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"

@@ -2,14 +2,16 @@
 
 Audio goes inline as `audio/wav` (through the Files API above the inline limit); the reply is
 constrained by a response schema, checked, repaired once, else `ModelReplyError`. Retries with
-backoff cover 408/429/5xx and connection errors. The key comes from `GEMINI_API_KEY` or
-`GOOGLE_API_KEY`; google-genai itself honours `GOOGLE_GEMINI_BASE_URL`.
+backoff cover 408/429/5xx and transport errors; anything else is a bug and raised as it is.
+The key comes from `GEMINI_API_KEY` or `GOOGLE_API_KEY`, the endpoint from
+`GOOGLE_GEMINI_BASE_URL` (default: Google's).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -34,6 +36,7 @@ from voicejudge.backends import (
 )
 
 RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
+DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com/"
 INLINE_LIMIT_BYTES = 18 * 1024 * 1024
 _BLOCKING_FINISH = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"}
 
@@ -70,9 +73,12 @@ class GeminiBackend:
             jitter=0.2,
             http_status_codes=RETRY_STATUS_CODES,
         )
+        self._endpoint = os.environ.get("GOOGLE_GEMINI_BASE_URL") or DEFAULT_ENDPOINT
         self._client = genai.Client(
             api_key=key,
-            http_options=types.HttpOptions(timeout=int(timeout_s * 1000), retry_options=retry),
+            http_options=types.HttpOptions(
+                base_url=self._endpoint, timeout=int(timeout_s * 1000), retry_options=retry
+            ),
         )
         self._concurrency = concurrency
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -185,10 +191,11 @@ class GeminiBackend:
         )
 
     async def _guarded(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        """Await `make()`, retrying dropped connections, and explain every failure.
+        """Await `make()`, retrying dropped connections, and explain every service failure.
 
-        google-genai retries HTTP statuses and failed connects itself; a connection dropped
-        mid-request (a read or protocol error) is retried here with the same backoff.
+        google-genai retries HTTP statuses, failed connects and timeouts itself; a connection
+        dropped mid-request (a read or protocol error) is retried here with the same backoff.
+        Any other exception is a bug, raised as it is.
         """
         delay = self._retry_delay
         for attempt in range(1, self._attempts + 1):
@@ -196,12 +203,13 @@ class GeminiBackend:
                 return await make()
             except errors.APIError as exc:
                 raise ModelRequestError(_explain(self.model, exc)) from None
-            except Exception as exc:  # transports raise several httpx/aiohttp types
-                dropped = "Connect" not in type(exc).__name__
-                if not dropped or attempt == self._attempts:
+            except _TRANSPORT_ERRORS as exc:
+                retried_by_client = isinstance(exc, _CLIENT_RETRIED_ERRORS)
+                if retried_by_client or attempt == self._attempts:
                     raise ModelRequestError(
-                        f"{self.model} could not be reached ({type(exc).__name__}: {exc}); "
-                        "check the network or GOOGLE_GEMINI_BASE_URL."
+                        f"{self.model} could not be reached at {self._endpoint} "
+                        f"({type(exc).__name__}: {exc}); check the network or "
+                        "GOOGLE_GEMINI_BASE_URL."
                     ) from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -229,6 +237,7 @@ class GeminiBackend:
 
     def _cache_key(self, request: ModelRequest) -> str:
         description = {
+            "endpoint": self._endpoint,
             "model": self._model_id,
             "system": request.system,
             "parts": [p if isinstance(p, str) else {"audio": p.sha256} for p in request.parts],
@@ -251,6 +260,31 @@ class GeminiBackend:
         partial = self._cache_dir / f"{key}.json.partial"
         partial.write_text(result.model_dump_json())
         partial.replace(self._cache_dir / f"{key}.json")
+
+
+def _transport_error_types() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """The errors of the HTTP stacks google-genai may use (httpx, its fork httpx2, aiohttp):
+    all transport errors, and those the client already retried (failed connects, timeouts)."""
+    transport: list[type[Exception]] = []
+    retried: list[type[Exception]] = []
+    for name in ("httpx", "httpx2"):
+        try:
+            stack = importlib.import_module(name)
+        except ImportError:
+            continue
+        transport.append(stack.TransportError)
+        retried += [stack.ConnectError, stack.TimeoutException]
+    try:
+        aiohttp = importlib.import_module("aiohttp")
+    except ImportError:
+        pass
+    else:
+        transport.append(aiohttp.ClientError)
+        retried += [aiohttp.ClientConnectorError, aiohttp.ServerTimeoutError]
+    return tuple(transport), tuple(retried)
+
+
+_TRANSPORT_ERRORS, _CLIENT_RETRIED_ERRORS = _transport_error_types()
 
 
 def _text(response: types.GenerateContentResponse) -> str:

@@ -6,14 +6,17 @@ same views work on either backend.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from typing import Any
 
 from pydantic import BaseModel
+from weave.trace.refs import CallRef, ObjectRef, Ref
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.errors import VoiceJudgeError
+from voicejudge.tracking.refs import refs_in
 
 
 class UnknownCallError(VoiceJudgeError):
@@ -34,7 +37,8 @@ class CallSummary(BaseModel):
 
 
 class ObjectSummary(BaseModel):
-    """A published object and its versions."""
+    """A published object and its versions; `internal` marks an op or an object weave published
+    on its own under its class name (a model behind an op call), not one someone named."""
 
     name: str
     kind: str
@@ -43,6 +47,7 @@ class ObjectSummary(BaseModel):
     latest_version: int
     latest_digest: str
     updated_at: dt.datetime
+    internal: bool
 
 
 class FeedbackItem(BaseModel):
@@ -121,7 +126,8 @@ def call_detail(client: WeaveClient, call_id: str) -> CallDetail:
 
 
 def object_versions(client: WeaveClient) -> list[ObjectSummary]:
-    """Every published object (ops included) with its number of versions, newest first."""
+    """Every published object (ops included) with its number of versions: named objects
+    first, then internal ones, each newest first."""
     objs = client.server.objs_query({"project_id": client.project_id, "metadata_only": True}).objs
     grouped: dict[str, list[Any]] = {}
     for obj in objs:
@@ -129,18 +135,50 @@ def object_versions(client: WeaveClient) -> list[ObjectSummary]:
     summaries = []
     for name, versions in grouped.items():
         latest = max(versions, key=lambda o: o.version_index)
+        object_class = latest.leaf_object_class or latest.base_object_class
         summaries.append(
             ObjectSummary(
                 name=name,
                 kind=latest.kind,
-                object_class=latest.leaf_object_class or latest.base_object_class,
+                object_class=object_class,
                 versions=len(versions),
                 latest_version=latest.version_index,
                 latest_digest=latest.digest,
                 updated_at=latest.created_at,
+                internal=latest.kind == "op" or name == object_class,
             )
         )
-    return sorted(summaries, key=lambda s: s.updated_at, reverse=True)
+    newest_first = sorted(summaries, key=lambda s: s.updated_at, reverse=True)
+    return sorted(newest_first, key=lambda s: s.internal)
+
+
+def ref_labels(client: WeaveClient, *values: Any) -> dict[str, str]:
+    """A short label (`judge-prompt:v2`, `call:ID`) for every `weave:///` ref found in `values`,
+    with version numbers read from the store in one query."""
+    refs: dict[str, Any] = {}
+    for uri in refs_in(values):
+        with contextlib.suppress(ValueError):
+            refs[uri] = Ref.parse_uri(uri)
+    named = {ref.name for ref in refs.values() if isinstance(ref, ObjectRef)}
+    versions = {}
+    if named:
+        found = client.server.objs_query(
+            {
+                "project_id": client.project_id,
+                "filter": {"object_ids": sorted(named)},
+                "metadata_only": True,
+            }
+        ).objs
+        versions = {(obj.object_id, obj.digest): obj.version_index for obj in found}
+    labels = {}
+    for uri, ref in refs.items():
+        if isinstance(ref, CallRef):
+            labels[uri] = f"call:{ref.id}"
+        elif isinstance(ref, ObjectRef):
+            index = versions.get((ref.name, ref.digest))
+            version = ref.digest[:8] if index is None else f"v{index}"
+            labels[uri] = "/".join([f"{ref.name}:{version}", *ref.extra])
+    return labels
 
 
 def _summary(call: Any) -> CallSummary:
@@ -193,4 +231,5 @@ __all__ = [
     "error_summary",
     "object_versions",
     "recent_calls",
+    "ref_labels",
 ]

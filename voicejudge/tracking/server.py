@@ -74,6 +74,7 @@ from weave.vendor.weave_server_sdk.types.table_query_stats_batch_response import
 from voicejudge.tracking import query as q
 from voicejudge.tracking.call_queue import CallWrite, CallWriteQueue
 from voicejudge.tracking.processes import process_ended, this_process
+from voicejudge.tracking.refs import REF_PREFIX, refs_in
 from voicejudge.tracking.store import SQLiteStore
 
 _CALL_COLUMNS = (
@@ -145,7 +146,6 @@ _FEEDBACK_EXTRA_DEFAULTS: dict[str, Any] = {
 }
 _OBJECT_SORTS = {"created_at", "object_id", "version_index", "digest"}
 _VERSION_ALIAS = re.compile(r"^v(\d+)$")
-_REF_PREFIX = "weave:///"
 
 
 class LocalTraceServer:
@@ -256,8 +256,8 @@ class LocalTraceServer:
                         self.writer,
                     )
                 )
-                if _REF_PREFIX in inputs:
-                    refs += [(project_id, call_id, "input", r) for r in _refs_in(start["inputs"])]
+                if REF_PREFIX in inputs:
+                    refs += [(project_id, call_id, "input", r) for r in refs_in(start["inputs"])]
             else:
                 end = req["end"]
                 project_id, call_id = end["project_id"], end["id"]
@@ -273,8 +273,8 @@ class LocalTraceServer:
                         end.get("wb_run_step_end"),
                     )
                 )
-                if _REF_PREFIX in output:
-                    refs += [(project_id, call_id, "output", r) for r in _refs_in(end["output"])]
+                if REF_PREFIX in output:
+                    refs += [(project_id, call_id, "output", r) for r in refs_in(end["output"])]
         with self.store.write() as conn:
             conn.executemany(_UPSERT_CALL_START, starts)
             conn.executemany(_UPSERT_CALL_END, ends)
@@ -884,7 +884,7 @@ class LocalTraceServer:
         return self._table_rows(value) if isinstance(value, _TableHandle) else value
 
     def _follow(self, value: Any) -> Any:
-        if isinstance(value, str) and value.startswith(_REF_PREFIX):
+        if isinstance(value, str) and value.startswith(REF_PREFIX):
             ref = Ref.parse_uri(value)
             if isinstance(ref, TableRef):
                 return _TableHandle(f"{ref.entity}/{ref.project}", ref.digest)
@@ -1222,18 +1222,6 @@ def _feedback_reply(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "created_at": _parse_time(row["created_at"])}
 
 
-def _refs_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        if value.startswith(_REF_PREFIX):
-            yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _refs_in(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _refs_in(item)
-
-
 def _is_op(val: Any) -> bool:
     return (
         isinstance(val, dict)
@@ -1244,17 +1232,17 @@ def _is_op(val: Any) -> bool:
 
 def _op_base(op_name: str) -> str:
     """`weave:///e/p/op/name:digest` without its version, for `name:*` filters."""
-    return op_name.rsplit(":", 1)[0] if op_name.startswith(_REF_PREFIX) else op_name
+    return op_name.rsplit(":", 1)[0] if op_name.startswith(REF_PREFIX) else op_name
 
 
 def _op_short_name(op_name: str) -> str:
-    if op_name.startswith(_REF_PREFIX):
+    if op_name.startswith(REF_PREFIX):
         return op_name[op_name.rfind("/") + 1 : op_name.rfind(":")]
     return op_name
 
 
 def _call_uri(project_id: str, call_id: str) -> str:
-    return f"{_REF_PREFIX}{project_id}/call/{call_id}"
+    return f"{REF_PREFIX}{project_id}/call/{call_id}"
 
 
 _ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
