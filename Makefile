@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 
 help:
 	@echo "make demo    set up what the demo needs (virtualenv, package) and run the main job"
-	@echo "make test    also install the test tools and Debian packages; lint and run the tests"
+	@echo "make test    also install the test tools and Debian packages; lint, type-check, test"
 	@echo "make bench   run the benchmarks (JSON on stdout)"
 	@echo "make format  format the code with ruff"
 
@@ -32,6 +32,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff format .

@@ -183,7 +183,7 @@ def test_version_is_printed() -> None:
     assert result.returncode == 0 and result.stdout.strip() == f"voicejudge {__version__}"
 
 
-def test_every_option_has_help_and_names_its_default() -> None:
+def test_every_option_has_help_and_any_default_it_has_is_said() -> None:
     import argparse
 
     from voicejudge.cli import _parser

@@ -18,7 +18,13 @@ from voicejudge import Settings, close_tracking, init_tracking
 from voicejudge.data import BUNDLED_VOICES, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.ranker_app import launch
-from voicejudge.ranking import RankingError, comparison_request, comparison_runs, read_rankings
+from voicejudge.ranking import (
+    RankingError,
+    check_person_run,
+    comparison_request,
+    comparison_runs,
+    read_rankings,
+)
 from voicejudge.tracking import op_calls
 
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
@@ -64,6 +70,8 @@ def test_a_person_after_the_demo_gets_and_answers_only_their_own_comparisons(
         (demo_run, "simulated:bright")
     }
     simulated = [("bright", "simulated:bright")]
+    with pytest.raises(RankingError, match="answered by a simulated rater"):
+        check_person_run(client, demo_run)  # what `voicejudge rank --run <demo run>` refuses
     before = _answers(client)
     assert {call_id: before[call_id] for call_id in demo_calls} == dict.fromkeys(
         demo_calls, simulated

@@ -143,8 +143,10 @@ def not_run_reason(text: str) -> str | None:
 
 
 def line_pattern(line: str) -> str:
-    """A README output line as a regex: numbers stand for any number, `...` for any text."""
-    parts = re.split(rf"(\.\.\.|{NUMBER})", line.rstrip())
+    """A README output line as a regex: numbers stand for any number, `...` for any text;
+    digits inside a name (`voice-005`, `v2`) stay literal."""
+    standalone = rf"(?<![\w.:-]){NUMBER}(?![\w:-])"
+    parts = re.split(rf"(\.\.\.|{standalone})", line.rstrip())
     return "".join(
         ".*" if part == "..." else NUMBER if re.fullmatch(NUMBER, part) else re.escape(part)
         for part in parts

@@ -146,3 +146,15 @@ def test_an_unknown_mode_prints_the_usage(tmp_path: Path, mode: str) -> None:
     assert result.returncode == 2
     assert "usage: scripts/setup.sh demo|test" in result.stderr
     assert calls(tmp_path, "apt-get") == calls(tmp_path, "pip") == ""
+
+
+@pytest.mark.parametrize(("target", "mode"), [("demo", "demo"), ("test", "test")])
+def test_make_runs_the_setup_of_its_own_target(tmp_path: Path, target: str, mode: str) -> None:
+    planned = subprocess.run(
+        ["make", "-n", "-B", "-C", str(ROOT), target, f"VENV={tmp_path / 'venv'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    setups = [line for line in planned.splitlines() if "scripts/setup.sh" in line]
+    assert setups == [f"VENV={tmp_path / 'venv'} bash scripts/setup.sh {mode}"]

@@ -13,8 +13,6 @@ from voicejudge.data import SampleSet
 from voicejudge.judge_prompt import load_judge_prompt
 from voicejudge.loop import (
     ROUND_OP,
-    LoopConfig,
-    LoopError,
     Progress,
     RunEvent,
     RunResult,
@@ -25,6 +23,7 @@ from voicejudge.loop import (
     store_location,
 )
 from voicejudge.report import plot_curve, round_rows, write_report
+from voicejudge.rounds import LoopConfig, LoopError
 from voicejudge.run_log import RunLog
 from voicejudge.settings import load_settings
 from voicejudge.tracking import op_calls

@@ -85,7 +85,7 @@ def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> 
     there are patterns the criteria are rebuilt from them alone, each at its effect: a
     criterion the rankings no longer back is dropped. Until then the prompt's own criteria
     stand."""
-    learned: dict[tuple, Criterion] = {}
+    learned: dict[tuple[object, ...], Criterion] = {}
     for pattern in patterns.strong + patterns.emerging:
         criterion = pattern.as_criterion()
         if criterion is None or _key(criterion) in learned:
@@ -120,7 +120,7 @@ def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> 
     return {"reasoning": reasoning, "judge_prompt": text, "criteria": list(criteria.values())}
 
 
-def _key(criterion: Criterion) -> tuple:
+def _key(criterion: Criterion) -> tuple[object, ...]:
     if criterion.kind == "gate":
         return ("gate", criterion.feature, criterion.threshold, criterion.below)
     return ("effect", criterion.feature)

@@ -10,7 +10,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rich import box
@@ -21,6 +21,9 @@ from rich.table import Table
 from voicejudge import __version__
 from voicejudge.errors import ConfigError, VoiceJudgeError, validation_problems
 from voicejudge.terminal import printable
+
+if TYPE_CHECKING:
+    from voicejudge.tracking import Backend
 
 # The demo's simulated rater: a taste that differs from the bundled brief, so learning shows.
 DEMO_RATER = "bright"
@@ -460,7 +463,7 @@ def _rank(args: argparse.Namespace) -> int:
     from voicejudge.judge import SpeechJudge
     from voicejudge.judge_prompt import starting_prompt
     from voicejudge.logins import check_exposure, read_logins
-    from voicejudge.ranking import comparison_runs
+    from voicejudge.ranking import check_person_run
 
     logins = read_logins(args.auth, args.auth_file)
     check_exposure(args.host, args.share, logins)
@@ -486,13 +489,8 @@ def _rank(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="voicejudge-image-") as scratch:
             character_image(args.image, Path(scratch))
     client = init_tracking()
-    runs = comparison_runs(client) if args.alignment_run is not None else []
-    if args.alignment_run is not None and args.alignment_run not in runs:
-        raise ConfigError(
-            f"No run {args.alignment_run!r} has asked comparisons in this store (runs: "
-            f"{', '.join(runs[-5:]) or 'none yet'}); start one with voicejudge rounds "
-            "--rater human, which names it while it waits."
-        )
+    if args.alignment_run is not None:
+        check_person_run(client, args.alignment_run)
     judge = SpeechJudge(prompt=starting_prompt(brief), model=args.judge) if args.judge else None
     desk = RankingDesk(
         samples,
@@ -536,8 +534,9 @@ def _port(value: int) -> int:
 
 def _rounds(args: argparse.Namespace) -> int:
     from voicejudge.brief import load_brief
-    from voicejudge.loop import HUMAN, LoopConfig, check_run
+    from voicejudge.loop import check_run
     from voicejudge.raters import load_rater_profile
+    from voicejudge.rounds import HUMAN, LoopConfig
 
     config = LoopConfig(
         sample_set=args.sample_set,
@@ -574,8 +573,8 @@ def _replay(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from voicejudge.brief import load_brief
     from voicejudge.data import BUNDLED_VOICES
-    from voicejudge.loop import LoopConfig
     from voicejudge.raters import load_rater_profile
+    from voicejudge.rounds import LoopConfig
 
     config = LoopConfig(
         sample_set=str(BUNDLED_VOICES),
@@ -600,7 +599,7 @@ def _run_alignment(
     rounds: int,
     job_type: str,
     json_out: Path | None,
-    backend: str = "auto",
+    backend: Backend = "auto",
     samples: Any = None,
 ) -> int:
     from voicejudge.alignment import align, rounds_json
@@ -760,9 +759,16 @@ def _traces_list(args: argparse.Namespace) -> int:
     from voicejudge.tracking.browse import recent_calls
     from voicejudge.tracking.views import calls_lines
 
-    calls = recent_calls(_client(args), limit=args.limit, op=args.op)
+    calls = recent_calls(_client(args), limit=_at_least(args.limit, 1, "--limit"), op=args.op)
     if args.json:
         _print_json([c.model_dump(mode="json") for c in calls])
+        return 0
+    if not calls and args.op:
+        out.print(
+            f"No calls of op {safe(args.op)!r}: give the op's full name as `voicejudge traces` "
+            "lists it (for example AlignmentLoop.run_round).",
+            highlight=False,
+        )
         return 0
     if not calls:
         out.print("No traced calls yet.")

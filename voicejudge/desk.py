@@ -20,7 +20,7 @@ from voicejudge.audio.features import FeatureCache
 from voicejudge.data import SampleSet
 from voicejudge.errors import validation_problems
 from voicejudge.judge import SpeechJudge
-from voicejudge.pairs import next_pairs
+from voicejudge.pairs import Strategy, next_pairs
 from voicejudge.preference_fit import fit_rubric
 from voicejudge.ranking import (
     PERSON_SOURCE,
@@ -236,9 +236,10 @@ class RankingDesk:
     def _new_comparison(self, rater: str) -> tuple[str, ComparisonRequest] | None:
         recorded = self._rankings(rater)
         asked = [pair for r in recorded for pair in itertools.combinations(r.feedback.ranking, 2)]
-        asked += [tuple(pair) for pair in self._given_pairs.get(rater, set())]
+        asked += [(first, second) for first, second in self._given_pairs.get(rater, set())]
         ids = self.samples.ids
-        strategy, fit, features = "balanced", None, None
+        strategy: Strategy = "balanced"
+        fit, features = None, None
         if self.judge is not None:
             cache = FeatureCache(load_settings().feature_cache)
             features = {i: cache.features(self.samples.get(i).clip()) for i in ids}

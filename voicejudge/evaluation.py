@@ -74,11 +74,12 @@ def cohen_kappa(judge: Sequence[str | None], rater: Sequence[str]) -> float:
     """Cohen's kappa between two raters' categorical answers (None is a category of its own)."""
     if not rater:
         return 0.0
-    observed = sum(j == r for j, r in zip(judge, rater, strict=True)) / len(rater)
-    categories = set(judge) | set(rater)
+    judged: list[str | None] = list(judge)
+    rated: list[str | None] = list(rater)
+    observed = sum(1 for j, r in zip(judged, rated, strict=True) if j == r) / len(rated)
     expected = sum(
-        (list(judge).count(c) / len(judge)) * (list(rater).count(c) / len(rater))
-        for c in categories
+        (judged.count(c) / len(judged)) * (rated.count(c) / len(rated))
+        for c in set(judged) | set(rated)
     )
     if expected >= 1:
         return 1.0 if observed >= 1 else 0.0
@@ -188,8 +189,12 @@ class AgreementScorer(weave.Scorer):
 
     seed: int = 0
 
+    # weave hands a scorer the dataset columns its signature names, so the keywords are narrower
+    # than Scorer.score's **kwargs
     @weave.op
-    def score(self, *, output: JudgeVerdict, first: str, second: str, choice: str | None) -> Any:
+    def score(  # type: ignore[override]
+        self, *, output: JudgeVerdict, first: str, second: str, choice: str | None
+    ) -> Any:
         if choice is None:
             return None
         verdict = JudgeVerdict.model_validate(output)
@@ -201,7 +206,7 @@ class AgreementScorer(weave.Scorer):
         }
 
     @weave.op
-    def summarize(self, score_rows: list) -> dict | None:
+    def summarize(self, score_rows: list[Any]) -> dict[str, Any] | None:
         rows = [row for row in score_rows if row]
         if not rows:
             return None
@@ -224,7 +229,7 @@ class ConsistencyScorer(weave.Scorer):
     """The judge's position consistency on each pair."""
 
     @weave.op
-    def score(self, *, output: JudgeVerdict) -> dict:
+    def score(self, *, output: JudgeVerdict) -> dict[str, float]:  # type: ignore[override]
         verdict = JudgeVerdict.model_validate(output)
         return {"position_consistency": verdict.position_consistency}
 

@@ -183,8 +183,9 @@ def judge_reply_type(labels: list[str]) -> type[BaseModel]:
 
 @functools.cache
 def _reply_type(labels: tuple[str, ...]) -> type[BaseModel]:
-    label_enum = Enum("Label", {label: label for label in labels}, type=str)
-    label_score = create_model("LabelScore", label=(label_enum, ...), score=(float, ...))
+    # types built from labels known only at run time, which a type checker cannot follow
+    label_enum: Any = Enum("Label", {label: label for label in labels}, type=str)  # type: ignore[misc]
+    label_score: Any = create_model("LabelScore", label=(label_enum, ...), score=(float, ...))
     return create_model(
         "JudgeReply",
         thinking=(str, Field(description="brief reasoning about each take, before ranking")),

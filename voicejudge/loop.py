@@ -10,6 +10,7 @@ only what is missing and never asks or stores a comparison twice.
 from __future__ import annotations
 
 import itertools
+import shlex
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
@@ -328,8 +329,8 @@ class AlignmentLoop(weave.Model):
                 "waiting",
                 number,
                 f"round {number}: waiting for {len(waiting)} of {len(call_ids)} rankings "
-                f"in the ranking app (voicejudge rank --set {self.config.sample_set} "
-                f"--run {self.run})",
+                "in the ranking app (voicejudge rank --set "
+                f"{shlex.quote(self.config.sample_set)} --run {shlex.quote(self.run)})",
             )
             time.sleep(self.poll_s)
 

@@ -393,7 +393,8 @@ def fit_rubric(
     background = candidates.background[winners] - candidates.background[losers]
     search = _ModelSearch(candidates, differences, background)
     if not len(comparisons):
-        models, weights = (search.prior_model(candidates.stated_ids),), np.ones(1)
+        models: tuple[FittedModel, ...] = (search.prior_model(candidates.stated_ids),)
+        weights = np.ones(1)
     else:
         models, weights = search.run(candidates.stated_ids)
     return Fit(candidates=candidates, models=models, weights=weights, differences=differences)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.events import api as gradio_api
 
 from voicejudge.desk import Assignment, RankingDesk
 from voicejudge.errors import ConfigError, VoiceJudgeError
@@ -280,8 +281,8 @@ def build_app(
 
         def on_submit(
             typed: str,
-            current: dict,
-            played_by_call: dict,
+            current: dict[str, Any],
+            played_by_call: dict[str, Any],
             best_label: str | None,
             ordered: list[str],
             is_tie: bool,
@@ -315,7 +316,7 @@ def build_app(
                 return _refused(str(exc), len(shown))
             return show(rater_name, "Saved. Here is the next one.", current["session_done"] + 1)
 
-        def on_skip(typed: str, current: dict, request: gr.Request) -> list[Any]:
+        def on_skip(typed: str, current: dict[str, Any], request: gr.Request) -> list[Any]:
             try:
                 rater_name = who(typed, request)
                 if current.get("call_id"):
@@ -324,7 +325,7 @@ def build_app(
                 return _refused(str(exc), len(shown))
             return show(rater_name, "Skipped.", current.get("session_done", 0))
 
-        def on_pick(label: str, current: dict, ordered: list[str]) -> tuple[Any, Any]:
+        def on_pick(label: str, current: dict[str, Any], ordered: list[str]) -> tuple[Any, Any]:
             labels = current.get("labels", [])
             if label not in labels:
                 return gr.update(), gr.update()
@@ -333,7 +334,9 @@ def build_app(
                 return gr.update(), gr.update(value=ordered)
             return gr.update(value=label), gr.update()
 
-        def on_play(label: str, current: dict, played_by_call: dict) -> dict:
+        def on_play(
+            label: str, current: dict[str, Any], played_by_call: dict[str, Any]
+        ) -> dict[str, Any]:
             call_id = current.get("call_id")
             if not call_id:
                 return played_by_call
@@ -365,7 +368,7 @@ def build_app(
                 api_visibility="private",
             )
 
-        def next_comparison(rater_name: str, request: gr.Request) -> dict:
+        def next_comparison(rater_name: str, request: gr.Request) -> dict[str, Any]:
             """The next comparison for a rater: its call id, the labels of its takes (their
             audio comes from `/take`) and the run or study it belongs to. With logins, the
             rater is the signed-in user."""
@@ -393,7 +396,7 @@ def build_app(
             except VoiceJudgeError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 
-        gr.api(next_comparison, api_name="next_comparison")
+        gradio_api(next_comparison, api_name="next_comparison")
         api_call, api_label = gr.Textbox(visible=False), gr.Textbox(visible=False)
         api_take = gr.Audio(visible=False)
         api_trigger.click(take, inputs=[api_call, api_label], outputs=[api_take], api_name="take")
@@ -410,7 +413,8 @@ def build_app(
         ) -> str:
             """Record a ranking given in labels, best first, with the labels the script
             played; returns the feedback id. With logins, it is stored under the signed-in user
-            (another name is refused)."""
+            (another name is refused). A script reports what it played: the page's play check
+            is not applied here."""
             try:
                 return desk.submit(
                     who(rater_name, request),
@@ -424,7 +428,7 @@ def build_app(
             except VoiceJudgeError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 
-        gr.api(submit_ranking, api_name="submit_ranking")
+        gradio_api(submit_ranking, api_name="submit_ranking")
     return app
 
 

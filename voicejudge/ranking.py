@@ -432,6 +432,23 @@ def unanswered_comparisons(client: Any = None) -> list[tuple[str, ComparisonRequ
     ]
 
 
+def check_person_run(client: Any, run: str) -> None:
+    """Refuse a run a person cannot answer: unknown here, or asked of a simulated rater."""
+    asked = [request for _, request in _comparisons(client) if request and request.run == run]
+    if not asked:
+        runs = comparison_runs(client)
+        raise RankingError(
+            f"No run {run!r} has asked comparisons in this store (runs: "
+            f"{', '.join(runs[-5:]) or 'none yet'}); start one with voicejudge rounds "
+            "--rater human, which names it while it waits."
+        )
+    if all((r.asked_of or "").startswith(SIMULATED_PREFIX) for r in asked):
+        raise RankingError(
+            f"Run {run} is answered by a simulated rater ({asked[0].asked_of}); a person ranks "
+            "their own study (leave out --run) or a run started with --rater human."
+        )
+
+
 def comparison_runs(client: Any = None) -> list[str]:
     """The alignment runs that asked comparisons in this store, in the order they began."""
     runs = (asked.run for _, asked in _comparisons(client or _client()) if asked is not None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from voicejudge.brief import stated_criteria
 from voicejudge.errors import VoiceJudgeError
@@ -56,7 +56,7 @@ def round_columns(rounds: Sequence[RoundResult]) -> list[RoundColumn]:
     return [column for column in ROUND_COLUMNS if column.applies(rounds)]
 
 
-def round_rows(rounds: Sequence[RoundResult]) -> list[dict]:
+def round_rows(rounds: Sequence[RoundResult]) -> list[dict[str, Any]]:
     """The round table as `--json` writes it."""
     return [
         {
@@ -89,9 +89,8 @@ def plot_curve(result: RunResult, path: Path, title: str | None = None) -> Path:
     )
     axes.plot(labels, [r.agreement for r in rounds], "o-", label="with the rater's labels")
     if all(r.agreement_true is not None for r in rounds):
-        axes.plot(
-            labels, [r.agreement_true for r in rounds], "s--", label="with the noise-free choice"
-        )
+        truth = [r.agreement_true or 0.0 for r in rounds]  # all set, as checked above
+        axes.plot(labels, truth, "s--", label="with the noise-free choice")
     axes.axhline(0.5, color="grey", linewidth=0.8, linestyle=":", label="chance (0.5)")
     if result.ceiling is not None:
         axes.axhline(
@@ -176,7 +175,7 @@ def learned_beyond_brief(prompt: JudgePrompt, patterns: PreferencePatterns | Non
     stated = {(c.feature, c.kind) for c in stated_criteria(prompt.brief or "")}
     stated_features = {feature for feature, _ in stated}
     if patterns is None:
-        learned = [(c, None) for c in prompt.criteria]
+        learned: list[tuple[Criterion, float | None]] = [(c, None) for c in prompt.criteria]
         weaker = 0
     else:
         likely = [

@@ -30,12 +30,12 @@ from voicejudge.learner import PreferenceLearner
 from voicejudge.pairs import Pair, Strategy, next_pairs
 from voicejudge.patterns import PreferencePatterns
 from voicejudge.preference_fit import fit_rubric
-from voicejudge.ranking import Comparison
+from voicejudge.ranking import PERSON_SOURCE, Comparison
 from voicejudge.raters import RaterProfile, SimulatedRater
 from voicejudge.rubric import Criterion
 
 LoopStrategy = Literal["sequential", "random", "active"]
-HUMAN = "human"
+HUMAN = PERSON_SOURCE  # `--rater human`: a person answers in the ranking app
 
 
 class LoopError(VoiceJudgeError):

@@ -106,7 +106,13 @@ class RunLog:
         """Log the decisions table, the curve, the prompt versions; close; where the run is."""
         import wandb
 
-        self.run.log({"decisions": wandb.Table(columns=DECISION_COLUMNS, data=self._decisions)})
+        self.run.log(
+            {
+                "decisions": wandb.Table(
+                    columns=list[str | int](DECISION_COLUMNS), data=self._decisions
+                )
+            }
+        )
         if curve is not None and curve.exists():
             self.run.log({"alignment_curve": wandb.Image(str(curve))})
         if prompts:

@@ -463,7 +463,7 @@ def _hf_share_db(
     total = float(power[audible].sum())
     if nyquist <= _HF_EDGE_HZ or total <= _EPS:
         return _DB_FLOOR
-    return float(max(_db(power[freqs >= _HF_EDGE_HZ].sum() / total), _DB_FLOOR))
+    return max(float(_db(power[freqs >= _HF_EDGE_HZ].sum() / total)), _DB_FLOOR)
 
 
 def _flatness_db(power: np.ndarray, freqs: np.ndarray, nyquist: float) -> float:

@@ -7,11 +7,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlparse
 
 from weave.trace.context.weave_client_context import get_weave_client, set_weave_client_global
 from weave.trace.weave_client import WeaveClient
+from weave.trace_server_bindings.client_interface import TraceServerClientInterface
 
 from voicejudge.errors import ConfigError, TrackingError
 from voicejudge.settings import Settings, load_settings
@@ -80,10 +81,14 @@ def init_tracking(
         return _init_hosted(project if entity == settings.entity else f"{entity}/{project}")
     server = local_server(settings.store_path)
     if current is not None:
-        if current.server is server and (current.entity, current.project) == (entity, project):
+        same_store = current.server is cast(TraceServerClientInterface, server)
+        if same_store and (current.entity, current.project) == (entity, project):
             return current
         _retire(current)
-    client = WeaveClient(entity, project, server, ensure_project_exists=False)
+    # the store implements the trace-server methods weave's client calls, not the whole protocol
+    client = WeaveClient(
+        entity, project, cast(TraceServerClientInterface, server), ensure_project_exists=False
+    )
     set_weave_client_global(client)
     return client
 
@@ -103,7 +108,7 @@ def read_object_value(uri: str) -> tuple[Any, str]:
     """The stored value of a `weave:///` object ref as plain records, and its digest; raises
     as `read_ref` does."""
     ref = _tracked_object_ref(uri)
-    found = get_weave_client().server.obj_read(
+    found = _current_client().server.obj_read(
         {"project_id": f"{ref.entity}/{ref.project}", "object_id": ref.name, "digest": ref.digest}
     )
     return found.obj.val, found.obj.digest
@@ -119,6 +124,13 @@ def _tracked_object_ref(uri: str) -> Any:
     if get_weave_client() is None:
         init_tracking(project=f"{ref.entity}/{ref.project}")
     return ref
+
+
+def _current_client() -> WeaveClient:
+    client = get_weave_client()
+    if client is None:
+        raise TrackingError("No trace store is open: call voicejudge.init_tracking() first.")
+    return client
 
 
 def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from weave.trace.refs import CallRef, ObjectRef, Ref
 from weave.trace.weave_client import WeaveClient
+from weave.vendor.weave_server_sdk.types import CallStreamQueryParams
 
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.tracking.refs import refs_in
@@ -75,7 +76,7 @@ class CallDetail(BaseModel):
 
 def recent_calls(client: WeaveClient, limit: int = 20, op: str | None = None) -> list[CallSummary]:
     """The newest calls first; `op` keeps only calls of ops with that name."""
-    req: dict[str, Any] = {
+    req: CallStreamQueryParams = {
         "project_id": client.project_id,
         "sort_by": [{"field": "started_at", "direction": "desc"}],
         "limit": limit,
@@ -119,7 +120,7 @@ def call_detail(client: WeaveClient, call_id: str) -> CallDetail:
         exception=call.exception,
         feedback=[
             FeedbackItem.model_validate(item)
-            for item in ((call.summary or {}).get("weave", {}).get("feedback") or [])
+            for item in (_weave_summary(call).get("feedback") or [])
         ],
         children=[_summary(child) for child in children],
     )
@@ -181,8 +182,14 @@ def ref_labels(client: WeaveClient, *values: Any) -> dict[str, str]:
     return labels
 
 
+def _weave_summary(call: Any) -> dict[str, Any]:
+    """What weave adds to a call's summary (status, latency, feedback), or nothing."""
+    summary: dict[str, Any] = dict(call.summary or {})
+    return dict(summary.get("weave") or {})
+
+
 def _summary(call: Any) -> CallSummary:
-    weave_summary = (call.summary or {}).get("weave", {})
+    weave_summary = _weave_summary(call)
     return CallSummary(
         id=call.id,
         op=_short_op(call.op_name),

@@ -7,6 +7,7 @@ from JSON compare as numbers when both sides are numbers and as strings otherwis
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -208,8 +209,12 @@ def sort_rows(rows: list[dict[str, Any]], sort_by: Iterable[Mapping[str, str]] |
         field, descending = spec["field"], spec.get("direction", "asc") == "desc"
         present = [r for r in rows if get_field(r, field) is not None]
         missing = [r for r in rows if get_field(r, field) is None]
-        present.sort(key=lambda r, f=field: _sort_key(get_field(r, f)), reverse=descending)
+        present.sort(key=functools.partial(_field_sort_key, field), reverse=descending)
         rows[:] = present + missing
+
+
+def _field_sort_key(field: str, row: dict[str, Any]) -> tuple[int, Any]:
+    return _sort_key(get_field(row, field))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

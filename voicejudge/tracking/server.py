@@ -1084,7 +1084,7 @@ def _call_filter_sql(project_id: str, flt: Mapping[str, Any]) -> tuple[list[str]
     return clauses, params
 
 
-def _call_row(record: tuple) -> dict[str, Any]:
+def _call_row(record: tuple[Any, ...]) -> dict[str, Any]:
     (
         call_id,
         project_id,
@@ -1182,7 +1182,7 @@ def _construct(model: type[BaseModel], **fields: Any) -> Any:
 _pydantic_construct = BaseModel.model_construct.__func__  # type: ignore[attr-defined]
 
 
-def _feedback_row(record: tuple) -> dict[str, Any]:
+def _feedback_row(record: tuple[Any, ...]) -> dict[str, Any]:
     (
         feedback_id,
         project_id,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from voicejudge.errors import StoreError
 from voicejudge.tracking.wal import lost_writes, read_only_uri
@@ -327,7 +328,7 @@ class SQLiteStore:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
-    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one read statement and return all its rows."""
         with self._read_lock:
             try:

@@ -29,6 +29,7 @@ from voicejudge.tracking.browse import (
 ELLIPSIS = "…"
 WEAVE_INTERNAL_KEYS = frozenset({"_type", "_class_name", "_bases"})
 STATUS_STYLES = {"success": "green", "error": "red", "descendant_error": "yellow"}
+SHORT_STATUS = {"descendant_error": "child error"}  # weave's name takes 16 of the 80 cells
 MIN_OP_WIDTH = 12
 MIN_ERROR_WIDTH = 16
 SHOWN_KEYS = 16
@@ -142,7 +143,7 @@ def calls_lines(calls: Sequence[CallSummary], width: int, *, wide: bool = False)
     columns += [
         Column(
             "status",
-            [printable(c.status) for c in calls],
+            [printable(c.status if wide else SHORT_STATUS.get(c.status, c.status)) for c in calls],
             styles=[STATUS_STYLES.get(c.status, "cyan") for c in calls],
         ),
         Column("latency", [latency(c.latency_ms) for c in calls], right=True),
