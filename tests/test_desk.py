@@ -146,3 +146,27 @@ def test_with_the_play_check_every_take_must_have_been_played(client) -> None:
     assert len(client.get_call(assignment.call_id).feedback) == 0
     desk.submit("ann", assignment.call_id, ["B", "A"], played=["A", "B"], require_play=True)
     assert len(client.get_call(assignment.call_id).feedback) == 1
+
+
+@pytest.mark.parametrize("with_judge", [False, True], ids=["balanced", "active"])
+def test_the_third_take_of_a_page_is_chosen_like_the_pair_not_by_position(
+    client, with_judge: bool
+) -> None:
+    voices = load_sample_set(ROOT / "assets" / "voices")
+    subset = SampleSet(name="eight", samples=voices.samples[:8])
+    judge = SpeechJudge(prompt=seed_prompt()) if with_judge else None
+    desk = RankingDesk(subset, client=client, takes=3, judge=judge)
+    shown: list[str] = []
+    by_position = 0
+    for _ in range(8):
+        assignment = desk.next_assignment("ann")
+        assert assignment is not None and len(assignment.takes) == 3
+        pair_and_extra = comparison_request(client, assignment.call_id).sample_ids
+        first_free = next(i for i in subset.ids if i not in pair_and_extra[:2])
+        by_position += pair_and_extra[2] == first_free
+        shown += pair_and_extra
+        desk.submit("ann", assignment.call_id, ["A", "B", "C"])
+    assert by_position < 8, "every third take was the first free one of the set"
+    if not with_judge:
+        counts = [shown.count(i) for i in subset.ids]
+        assert max(counts) - min(counts) <= 2, f"balanced pages spread the takes: {counts}"

@@ -110,10 +110,13 @@ def test_weave_evaluation_scores_match_the_direct_computation(client, heldout) -
         )
     )
     assert len(evaluations) == 1
-    summary = evaluations[0].output
-    assert summary["agreement"]["agreement"] == pytest.approx(traced.agreement, abs=1e-4)
-    assert summary["agreement"]["kappa"] == pytest.approx(traced.kappa, abs=1e-4)
-    assert summary["agreement_true"]["agreement"] == pytest.approx(traced.agreement_true, abs=1e-4)
+    summary = evaluations[0].output  # the figures a round reports are the evaluation's own
+    assert summary["agreement"]["agreement"] == traced.agreement
+    assert summary["agreement"]["kappa"] == traced.kappa
+    assert (summary["agreement"]["ci95_low"], summary["agreement"]["ci95_high"]) == traced.ci95
+    assert summary["agreement_true"]["agreement"] == traced.agreement_true
+    consistency = summary["position_consistency"]["position_consistency"]["mean"]
+    assert round(consistency, 4) == traced.position_consistency
     predictions = list(
         client.get_calls(
             filter={"op_names": [f"weave:///{client.project_id}/op/PairJudge.predict:*"]}

@@ -244,23 +244,25 @@ def test_killed_in_round_two_the_same_command_ends_with_the_expected_store(tmp_p
         "--strategy",
         "random",
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "round 2: asking" in line:
-            time.sleep(0.3)
-            process.kill()
-            break
-    process.wait(timeout=60)
-    assert process.returncode != 0, "the run finished before it could be killed"
-    finished = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    assert finished.returncode == 0, finished.stderr
-    assert "round 1: already done" in finished.stdout
-
     from voicejudge import Settings, close_tracking, init_tracking
 
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not (home / "traces.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     store = init_tracking(backend="local", settings=Settings(home=home))
     try:
+        while process.poll() is None and time.monotonic() < deadline:
+            # the store, not the printed text, says when round 2 has started asking
+            if any((c.output or {}).get("round") == 2 for c in _rank_audio_calls(store)):
+                process.kill()
+                break
+            time.sleep(0.05)
+        process.wait(timeout=60)
+        assert process.returncode != 0, "the run finished before it could be killed"
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+        assert finished.returncode == 0, finished.stderr
+        assert "round 1: already done" in finished.stdout
         calls = [c for c in _rank_audio_calls(store) if c.output is not None]
         rankings = read_rankings(store)
         assert len(calls) == 10 + 3 * 4

@@ -20,7 +20,7 @@ from voicejudge.audio.features import FeatureCache
 from voicejudge.data import SampleSet
 from voicejudge.errors import validation_problems
 from voicejudge.judge import SpeechJudge
-from voicejudge.pairs import Strategy, next_pairs
+from voicejudge.pairs import Strategy, extra_takes, next_pairs
 from voicejudge.preference_fit import fit_rubric
 from voicejudge.ranking import (
     PERSON_SOURCE,
@@ -251,10 +251,18 @@ class RankingDesk:
         )
         if not pairs:
             return None
-        chosen = list(pairs[0])
-        if self.takes > 2:
-            extra = [i for i in ids if i not in chosen][: self.takes - 2]
-            chosen += extra
+        chosen = [
+            *pairs[0],
+            *extra_takes(
+                pairs[0],
+                ids,
+                self.takes - 2,
+                asked=asked,
+                seed=self.seed + len(asked),
+                fit=fit,
+                features=features,
+            ),
+        ]
         seed = int(time.time_ns() % 2**31)
         request, call = rank_audio.call(
             [self.samples.get(i) for i in chosen],

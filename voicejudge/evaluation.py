@@ -273,7 +273,7 @@ def evaluate_judge(
         ],
     )
     model = PairJudge(judge=judge).with_samples(samples)
-    run_sync(evaluation.evaluate(model))
+    summary = run_sync(evaluation.evaluate(model))
     missing = [p for p in pairs if (p.first, p.second) not in model.verdicts]
     if missing:
         first = missing[0]
@@ -284,7 +284,21 @@ def evaluate_judge(
             "Fix the cause and re-run the same command: the answers so far are kept."
         )
     order = _listwise_order(judge, samples, pairs) if listwise else None
-    return summarize_verdicts(pairs, model.verdicts, seed=seed, listwise_order=order)
+    decided = summarize_verdicts(pairs, model.verdicts, seed=seed, listwise_order=order)
+    return decided.model_copy(update=_evaluation_figures(summary))
+
+
+def _evaluation_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """The round's headline figures as the traced `weave.Evaluation` summarised them."""
+    labels, truth = summary["agreement"], summary.get("agreement_true")
+    consistency = summary["position_consistency"]["position_consistency"]["mean"]
+    return {
+        "agreement": labels["agreement"],
+        "kappa": labels["kappa"],
+        "ci95": (labels["ci95_low"], labels["ci95_high"]),
+        "agreement_true": truth["agreement"] if truth else None,
+        "position_consistency": round(float(consistency), 4),
+    }
 
 
 def score_heldout(

@@ -60,6 +60,38 @@ def next_pairs(
     return _active(fresh, count, fit, features, rng)
 
 
+def extra_takes(
+    pair: Pair,
+    sample_ids: Sequence[str],
+    count: int,
+    *,
+    asked: Iterable[Pair] = (),
+    seed: int = 0,
+    fit: Fit | None = None,
+    features: Mapping[str, Features] | None = None,
+) -> list[str]:
+    """Up to `count` more takes for a page that shows `pair`, chosen as the pair was: with a
+    fit, those whose comparisons with the page's takes teach it the most; else the takes
+    compared least so far. Ties fall to a seeded shuffle, never to the order of the set."""
+    rng = random.Random(seed)
+    candidates = [i for i in dict.fromkeys(sample_ids) if i not in pair]
+    rng.shuffle(candidates)
+    counts = asked_counts({frozenset(p) for p in asked})
+    page = list(pair)
+    while candidates and len(page) < len(pair) + count:
+        if fit is not None and features is not None:
+            gains = [
+                float(information(fit, features, [(c, shown) for shown in page]).sum())
+                for c in candidates
+            ]
+            best = candidates[int(np.argmax(gains))]
+        else:
+            best = min(candidates, key=lambda c: counts[c])
+        page.append(best)
+        candidates.remove(best)
+    return page[len(pair) :]
+
+
 def asked_counts(done: Iterable[frozenset[str]]) -> Counter[str]:
     """How often each take has been compared."""
     return Counter(sample_id for pair in done for sample_id in pair)
