@@ -2,24 +2,26 @@
 # only the tests need (dev tools; Debian packages for synthesis and the browser test) and runs them.
 VENV ?= .venv
 BIN := $(VENV)/bin
+PYTHON3 ?= python3
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-demo demo test lint format bench
+.PHONY: help setup setup-demo demo test lint format bench lock
 
 help:
 	@echo "make demo    set up what the demo needs (virtualenv, package) and run the main job"
 	@echo "make test    also install the test tools and Debian packages; lint, type-check, test"
 	@echo "make bench   run the benchmarks (JSON on stdout)"
 	@echo "make format  format the code with ruff"
+	@echo "make lock    re-pin constraints.txt to the newest versions the dependencies allow"
 
 setup-demo: $(VENV)/.voicejudge-demo
 
 setup: $(VENV)/.voicejudge-test
 
-$(VENV)/.voicejudge-demo: pyproject.toml scripts/setup.sh
+$(VENV)/.voicejudge-demo: pyproject.toml constraints.txt scripts/setup.sh
 	VENV=$(VENV) bash scripts/setup.sh demo
 
-$(VENV)/.voicejudge-test: pyproject.toml scripts/setup.sh
+$(VENV)/.voicejudge-test: pyproject.toml constraints.txt scripts/setup.sh
 	VENV=$(VENV) bash scripts/setup.sh test
 
 demo: setup-demo
@@ -45,3 +47,12 @@ bench: setup
 	$(BIN)/python scripts/bench_app.py
 	$(BIN)/python scripts/bench_alignment.py
 	$(BIN)/python scripts/bench_listeners.py --train tests/data/codec-mushra
+
+# Re-pin constraints.txt to what a fresh test setup resolves today (needs the package index).
+lock:
+	rm -rf $(VENV)-lock
+	$(PYTHON3) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	{ sed -n 1,2p constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(VENV)-lock

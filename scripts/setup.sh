@@ -77,7 +77,7 @@ echo "Installing voicejudge ($REQUIREMENT) into $VENV"
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
 quietly "$VENV/voicejudge-pip.log" "pip could not upgrade itself" "${PIP[@]}" --upgrade pip
 quietly "$VENV/voicejudge-pip.log" "pip could not install voicejudge ($REQUIREMENT)" \
-  "${PIP[@]}" -e "$REQUIREMENT"
+  "${PIP[@]}" -c constraints.txt -e "$REQUIREMENT"
 touch "$VENV/.voicejudge-demo"
 if [ "$MODE" = test ]; then
   touch "$VENV/.voicejudge-test"

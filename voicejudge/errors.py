@@ -24,12 +24,16 @@ class ConfigError(VoiceJudgeError):
 
 
 def validation_problems(
-    error: ValidationError, name: Callable[[tuple[int | str, ...]], str] | None = None
+    error: ValidationError,
+    name: Callable[[tuple[int | str, ...]], str] | None = None,
+    *,
+    limit: int | None = None,
 ) -> str:
     """A pydantic error as `field: message; ...`, without pydantic's boilerplate; `name` turns a
-    field's location into what the user wrote (a variable, a column, a key)."""
+    field's location into what the user wrote (a variable, a column, a key); `limit` keeps the
+    first few problems."""
     problems = []
-    for item in error.errors():
+    for item in error.errors()[:limit]:
         where = name(item["loc"]) if name else ".".join(str(part) for part in item["loc"])
         message = str(item["msg"]).removeprefix("Value error, ")
         problems.append(f"{where}: {message}" if where else message)

@@ -21,7 +21,7 @@ from voicejudge.audio.features import FEATURE_NAMES, Features, z_scores
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.patterns import Direction, Pattern, PreferencePatterns
 from voicejudge.ranking import Comparison
-from voicejudge.rubric import Criterion, feature_label
+from voicejudge.rubric import Criterion, feature_label, gate_tripped
 
 TermKind = Literal["linear", "target", "gate"]
 
@@ -72,9 +72,7 @@ class Gate:
     below: bool
 
     def tripped(self, value: float | None) -> bool:
-        if value is None or math.isnan(value):
-            return False
-        return value < self.threshold if self.below else value > self.threshold
+        return gate_tripped(value, self.threshold, self.below)
 
 
 @dataclass(frozen=True)

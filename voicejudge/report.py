@@ -57,7 +57,7 @@ def round_columns(rounds: Sequence[RoundResult]) -> list[RoundColumn]:
 
 
 def round_rows(rounds: Sequence[RoundResult]) -> list[dict[str, Any]]:
-    """The round table as `--json` writes it."""
+    """The round table as `--json` writes it; the W&B run logs the same fields."""
     return [
         {
             "round": r.round,
@@ -68,6 +68,7 @@ def round_rows(rounds: Sequence[RoundResult]) -> list[dict[str, Any]]:
             "ci95": list(r.ci95),
             "position_consistency": r.position_consistency,
             "kendall_tau": r.kendall_tau,
+            "undecided": r.undecided,
             "prompt_ref": r.prompt_ref,
         }
         for r in rounds

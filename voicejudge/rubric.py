@@ -7,6 +7,7 @@ criteria read fixed-scale z-scores; gates read raw feature values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -51,6 +52,14 @@ def feature_label(feature: str) -> str:
     return f"{FEATURE_LABELS.get(feature, feature)} ({feature})"
 
 
+def gate_tripped(value: float | None, threshold: float, below: bool) -> bool:
+    """Whether a raw value trips a gate: below (or above) its threshold; a missing value never
+    does. The one gate rule of rubrics, fits and simulated raters."""
+    if value is None or math.isnan(value):
+        return False
+    return value < threshold if below else value > threshold
+
+
 class Criterion(BaseModel):
     """One thing a judge rewards or penalises, tied to a canonical feature."""
 
@@ -89,12 +98,8 @@ class Criterion(BaseModel):
         if self.kind == "target":
             assert self.target is not None
             return -self.weight * (value - self.target) ** 2
-        measured = raw[self.feature]
-        if measured is None:
-            return 0.0
         assert self.threshold is not None
-        tripped = measured < self.threshold if self.below else measured > self.threshold
-        return -self.weight if tripped else 0.0
+        return -self.weight if gate_tripped(raw[self.feature], self.threshold, self.below) else 0.0
 
     def describe(self) -> str:
         """The criterion in words, for a prompt."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from voicejudge.loop import RoundResult
+from voicejudge.report import round_rows
 from voicejudge.settings import load_settings
 
 DECISION_COLUMNS = [
@@ -67,19 +68,13 @@ class RunLog:
 
     def round(self, result: RoundResult) -> None:
         """Log a round's metrics, at the step of its number."""
+        (row,) = round_rows([result])
         metrics = {
-            "labels": result.labels,
-            "agreement": result.agreement,
-            "kappa": result.kappa,
-            "ci95_low": result.ci95[0],
-            "ci95_high": result.ci95[1],
-            "position_consistency": result.position_consistency,
-            "undecided": result.undecided,
+            key: value
+            for key, value in row.items()
+            if key not in ("round", "prompt_ref", "ci95") and value is not None
         }
-        if result.agreement_true is not None:
-            metrics["agreement_true"] = result.agreement_true
-        if result.kendall_tau is not None:
-            metrics["kendall_tau"] = result.kendall_tau
+        metrics["ci95_low"], metrics["ci95_high"] = row["ci95"]
         self.run.log(metrics, step=result.round)
         self._decisions += [
             [

@@ -34,6 +34,7 @@ from voicejudge.backends import (
     ModelRequestError,
     trace_inputs,
 )
+from voicejudge.errors import validation_problems
 
 RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
 DEFAULT_ENDPOINT = "https://generativelanguage.googleapis.com/"
@@ -233,7 +234,7 @@ class GeminiBackend:
         except json.JSONDecodeError as exc:
             raise ValueError(f"not JSON ({exc.msg})") from None
         except ValidationError as exc:
-            raise ValueError(_short(exc)) from None
+            raise ValueError(validation_problems(exc, limit=3)) from None
 
     def _cache_key(self, request: ModelRequest) -> str:
         description = {
@@ -295,11 +296,6 @@ def _text(response: types.GenerateContentResponse) -> str:
 
 def _name(value: Any) -> str:
     return getattr(value, "name", None) or str(value)
-
-
-def _short(error: ValidationError) -> str:
-    problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3]]
-    return "; ".join(problems)
 
 
 def _explain(model: str, exc: errors.APIError) -> str:
