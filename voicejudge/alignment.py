@@ -27,6 +27,7 @@ from voicejudge.rounds import LoopConfig, LoopError
 from voicejudge.run_log import RunLog
 from voicejudge.settings import load_settings
 from voicejudge.tracking import op_calls
+from voicejudge.tracking.refs import object_ref
 
 
 class AlignmentOutcome(BaseModel):
@@ -157,9 +158,9 @@ def _source_run(client: Any, run: str | None) -> tuple[str, LoopConfig]:
         output = call.output if isinstance(call.output, dict) else None
         if output is None or (run is not None and output.get("run") != run):
             continue
-        name, digest = str(call.inputs["self"]).split("/object/", 1)[1].split(":", 1)
+        loop_ref = object_ref(str(call.inputs["self"]))
         loop = client.server.obj_read(
-            {"project_id": client.project_id, "object_id": name, "digest": digest}
+            {"project_id": client.project_id, "object_id": loop_ref.name, "digest": loop_ref.digest}
         ).obj.val
         config = LoopConfig.model_validate(plain_record(loop["config"]))
         if run is None and config.labels_from:

@@ -727,10 +727,11 @@ def _lineage(args: argparse.Namespace) -> int:
 
     from voicejudge.lineage import lineage
     from voicejudge.tracking import init_tracking
+    from voicejudge.tracking.refs import project_of
 
     project = args.project
     if project is None and args.ref.startswith("weave:///"):
-        project = "/".join(args.ref.removeprefix("weave:///").split("/")[:2])  # entity/project
+        project = project_of(args.ref)
     tree = lineage(args.ref, init_tracking(project=project, backend=args.backend))
     if args.json:
         _print_json(tree.model_dump(mode="json"))

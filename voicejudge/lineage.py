@@ -15,7 +15,15 @@ from pydantic import BaseModel, Field
 
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.ranking import RecordedRanking, comparisons_from, read_rankings
-from voicejudge.tracking.refs import refs_in
+from voicejudge.tracking.refs import (
+    REF_PREFIX,
+    call_uri,
+    is_call_ref,
+    object_ref,
+    op_name_of,
+    project_of,
+    refs_in,
+)
 
 NodeKind = Literal["call", "prompt", "patterns", "pattern", "comparison", "note"]
 _MAX_DEPTH = 4
@@ -48,11 +56,14 @@ class _Reader:
         self._listed: set[str] = set()
 
     def object(self, uri: str) -> tuple[str, int, dict[str, Any]]:
-        name, digest = _object_parts(uri)
-        project = uri.removeprefix("weave:///").split("/object/", 1)[0]
+        try:
+            ref = object_ref(uri)
+        except ValueError as exc:
+            raise LineageError(str(exc)) from None
+        name = ref.name
         try:
             found = self.client.server.obj_read(
-                {"project_id": project, "object_id": name, "digest": digest}
+                {"project_id": project_of(uri), "object_id": name, "digest": ref.digest}
             ).obj
         except Exception:  # the server raises its own not-found types
             raise LineageError(f"No object {uri} in this store.") from None
@@ -84,7 +95,7 @@ class _Reader:
     # --- nodes ------------------------------------------------------------------------------
 
     def node(self, ref: str) -> LineageNode:
-        if "/call/" in ref or not ref.startswith("weave:///"):
+        if is_call_ref(ref) or not ref.startswith(REF_PREFIX):
             return self.call_node(ref.rsplit("/", 1)[-1])
         name, _, value = self.object(ref)
         if value.get("_class_name") == "JudgePrompt":
@@ -100,11 +111,9 @@ class _Reader:
 
     def call_node(self, call_id: str) -> LineageNode:
         call = self.call(call_id)
-        op = call.op_name.split("/op/", 1)[-1].split(":", 1)[0]
+        op = op_name_of(call.op_name)
         node = LineageNode(
-            kind="call",
-            label=f"{op} call {call.id}",
-            ref=f"weave:///{self.project_id}/call/{call.id}",
+            kind="call", label=f"{op} call {call.id}", ref=call_uri(self.project_id, call.id)
         )
         if op == "rank_audio":
             node.children = self.comparison_nodes(call.id, raters=None)
@@ -194,7 +203,7 @@ class _Reader:
                             f"{pair.preferred_id} > {pair.rejected_id} · rater {pair.rater} "
                             f"({feedback.source}) · call {call_id}{note}"
                         ),
-                        ref=f"weave:///{self.project_id}/call/{call_id}",
+                        ref=call_uri(self.project_id, call_id),
                         details={
                             "preferred_id": pair.preferred_id,
                             "rejected_id": pair.rejected_id,
@@ -213,7 +222,7 @@ class _Reader:
     def find_prompt(self, value: Any, depth: int) -> str | None:
         """The first judge-prompt ref inside a record, following object refs a few levels."""
         for uri in refs_in(value):
-            if "/call/" in uri or depth >= _MAX_DEPTH:
+            if is_call_ref(uri) or depth >= _MAX_DEPTH:
                 continue
             try:
                 _, _, found = self.object(uri)
@@ -236,14 +245,6 @@ def lineage(ref: str, client: Any) -> LineageNode:
 def comparisons_in(tree: LineageNode) -> list[dict[str, Any]]:
     """Every comparison in a lineage tree, as its details."""
     return [node.details for node in tree.walk() if node.kind == "comparison"]
-
-
-def _object_parts(uri: str) -> tuple[str, str]:
-    tail = uri.split("/object/", 1)
-    if len(tail) != 2 or ":" not in tail[1]:
-        raise LineageError(f"{uri} is not a weave:/// object ref (…/object/NAME:DIGEST).")
-    name, digest = tail[1].split("/", 1)[0].split(":", 1)
-    return name, digest
 
 
 def _criterion_text(value: dict[str, Any]) -> str:

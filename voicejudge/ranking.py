@@ -29,6 +29,7 @@ from pydantic import (
 
 from voicejudge.data import VoiceSample
 from voicejudge.errors import VoiceJudgeError
+from voicejudge.tracking.refs import call_uri, op_name_of
 
 RANKING_SPEC = "voicejudge.ranking"
 RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
@@ -307,7 +308,7 @@ def submit_ranking(
             f"Ranking {feedback.ranking} does not fit comparison {call_id}: it must order "
             f"each of its takes ({', '.join(asked.sample_ids)}) exactly once."
         )
-    call_ref = f"weave:///{client.project_id}/call/{call_id}"
+    call_ref = call_uri(client.project_id, call_id)
     earlier = [
         row
         for row in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref)
@@ -529,8 +530,7 @@ def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
         call = stored_call(client, call_id)
     if call is None:
         raise RankingError(f"No comparison {call_id!r}: it is not a traced call here.")
-    op = str(call.op_name).split("/op/", 1)[-1]
-    if not op.startswith("rank_audio:") or not isinstance(call.output, dict):
+    if op_name_of(str(call.op_name)) != "rank_audio" or not isinstance(call.output, dict):
         raise RankingError(f"Call {call_id!r} is not a finished rank_audio comparison.")
     request = _request_in(call.output)
     if request is None:

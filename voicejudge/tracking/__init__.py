@@ -11,11 +11,13 @@ from typing import Any, Literal, cast
 from urllib.parse import urlparse
 
 from weave.trace.context.weave_client_context import get_weave_client, set_weave_client_global
+from weave.trace.refs import ObjectRef
 from weave.trace.weave_client import WeaveClient
 from weave.trace_server_bindings.client_interface import TraceServerClientInterface
 
 from voicejudge.errors import ConfigError, TrackingError
 from voicejudge.settings import Settings, load_settings
+from voicejudge.tracking.refs import object_ref, op_uri
 from voicejudge.tracking.server import LocalTraceServer
 
 __all__ = [
@@ -114,13 +116,9 @@ def read_object_value(uri: str) -> tuple[Any, str]:
     return found.obj.val, found.obj.digest
 
 
-def _tracked_object_ref(uri: str) -> Any:
+def _tracked_object_ref(uri: str) -> ObjectRef:
     """The parsed object ref, with tracking started for its project if none is."""
-    from weave.trace.refs import ObjectRef, Ref
-
-    ref = Ref.parse_uri(uri)
-    if not isinstance(ref, ObjectRef):
-        raise ValueError(f"{uri} is not an object ref")
+    ref = object_ref(uri)
     if get_weave_client() is None:
         init_tracking(project=f"{ref.entity}/{ref.project}")
     return ref
@@ -140,7 +138,7 @@ def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]
         client.server.calls_query_stream(
             {
                 "project_id": client.project_id,
-                "filter": {"op_names": [f"weave:///{client.project_id}/op/{op_name}:*"]},
+                "filter": {"op_names": [op_uri(client.project_id, op_name)]},
                 "sort_by": [
                     {"field": "started_at", "direction": "desc" if newest_first else "asc"}
                 ],

@@ -17,7 +17,7 @@ from weave.trace.weave_client import WeaveClient
 from weave.vendor.weave_server_sdk.types import CallStreamQueryParams
 
 from voicejudge.errors import VoiceJudgeError
-from voicejudge.tracking.refs import refs_in
+from voicejudge.tracking.refs import REF_PREFIX, op_name_of, op_uri, refs_in
 
 
 class UnknownCallError(VoiceJudgeError):
@@ -203,15 +203,11 @@ def _summary(call: Any) -> CallSummary:
 
 
 def _op_filter(client: WeaveClient, op: str) -> str:
-    if op.startswith("weave:///"):
-        return op
-    return f"weave:///{client.entity}/{client.project}/op/{op}:*"
+    return op if op.startswith(REF_PREFIX) else op_uri(client.project_id, op)
 
 
 def _short_op(op_name: str) -> str:
-    if op_name.startswith("weave:///"):
-        return op_name.rsplit("/", 1)[-1].split(":", 1)[0]
-    return op_name
+    return op_name_of(op_name)
 
 
 def error_summary(exception: str | None) -> str | None:
