@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from weave.trace.weave_client import WeaveClient
 
 from voicejudge.data import SampleSet
 from voicejudge.judge_prompt import load_judge_prompt
@@ -44,7 +45,7 @@ def align(
     config: LoopConfig,
     rounds: int,
     *,
-    client: Any,
+    client: WeaveClient,
     job_type: str = "rounds",
     progress: Progress | None = None,
     samples: SampleSet | None = None,
@@ -123,7 +124,7 @@ def rounds_json(result: RunResult, wandb_run: str) -> dict[str, Any]:
 
 
 def replay_config(
-    client: Any,
+    client: WeaveClient,
     *,
     run: str | None,
     from_round: int,
@@ -153,7 +154,7 @@ def replay_config(
     return config.model_copy(update=updates), max(done)
 
 
-def _source_run(client: Any, run: str | None) -> tuple[str, LoopConfig]:
+def _source_run(client: WeaveClient, run: str | None) -> tuple[str, LoopConfig]:
     for call in op_calls(client, ROUND_OP, newest_first=True):
         output = call.output if isinstance(call.output, dict) else None
         if output is None or (run is not None and output.get("run") != run):
@@ -162,6 +163,8 @@ def _source_run(client: Any, run: str | None) -> tuple[str, LoopConfig]:
         loop = client.server.obj_read(
             {"project_id": client.project_id, "object_id": loop_ref.name, "digest": loop_ref.digest}
         ).obj.val
+        if not isinstance(loop, dict):
+            raise LoopError(f"The loop of run {output['run']} cannot be read from this store.")
         config = LoopConfig.model_validate(plain_record(loop["config"]))
         if run is None and config.labels_from:
             continue

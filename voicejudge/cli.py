@@ -23,6 +23,8 @@ from voicejudge.errors import ConfigError, VoiceJudgeError, validation_problems
 from voicejudge.terminal import printable
 
 if TYPE_CHECKING:
+    from weave.trace.weave_client import WeaveClient
+
     from voicejudge.tracking import Backend
 
 # The demo's simulated rater: a taste that differs from the bundled brief, so learning shows.
@@ -291,7 +293,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _client(args: argparse.Namespace) -> WeaveClient:
     from voicejudge.tracking import init_tracking
 
     return init_tracking(project=args.project, backend=args.backend)

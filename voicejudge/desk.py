@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from weave.trace.weave_client import WeaveClient
 
 from voicejudge.audio.features import FeatureCache
 from voicejudge.data import SampleSet
@@ -73,7 +73,7 @@ class RankingDesk:
         self,
         samples: SampleSet,
         *,
-        client: Any,
+        client: WeaveClient,
         judge: SpeechJudge | None = None,
         takes: int = 2,
         seed: int = 0,

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from weave.trace.weave_client import WeaveClient
 
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.ranking import RecordedRanking, comparisons_from, read_rankings
@@ -49,7 +50,7 @@ class LineageNode(BaseModel):
 
 
 class _Reader:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: WeaveClient) -> None:
         self.client = client
         self.project_id = client.project_id
         self._rankings: dict[str, list[RecordedRanking]] | None = None
@@ -67,6 +68,8 @@ class _Reader:
             ).obj
         except Exception:  # the server raises its own not-found types
             raise LineageError(f"No object {uri} in this store.") from None
+        if not isinstance(found.val, dict):
+            raise LineageError(f"{uri} holds a {type(found.val).__name__}, not an object.")
         return name, found.version_index, found.val
 
     def call(self, call_id: str) -> Any:
@@ -236,7 +239,7 @@ class _Reader:
         return None
 
 
-def lineage(ref: str, client: Any) -> LineageNode:
+def lineage(ref: str, client: WeaveClient) -> LineageNode:
     """The lineage tree of a prompt version, patterns, verdict, evaluation, round or
     `rank_audio` call, given as a `weave:///` ref or a call id."""
     return _Reader(client).node(ref.strip())

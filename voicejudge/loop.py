@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import weave
 from pydantic import BaseModel, Field, PrivateAttr
+from weave.trace.weave_client import WeaveClient
 
 from voicejudge.analyzer import JudgePromptAnalyzer
 from voicejudge.audio.features import FeatureCache, Features
@@ -129,7 +130,7 @@ class AlignmentLoop(weave.Model):
     _pool: SampleSet = PrivateAttr()
     _heldout: SampleSet = PrivateAttr()
     _rater: SimulatedRater | None = PrivateAttr(default=None)
-    _client: Any = PrivateAttr()
+    _client: WeaveClient = PrivateAttr()
     _progress: Progress | None = PrivateAttr(default=None)
     _last_round: int = PrivateAttr(default=0)
     _features: dict[str, Features] = PrivateAttr(default_factory=dict)
@@ -137,7 +138,7 @@ class AlignmentLoop(weave.Model):
     def attach(
         self,
         samples: SampleSet,
-        client: Any,
+        client: WeaveClient,
         progress: Progress | None = None,
         last_round: int = 0,
     ) -> None:
@@ -383,7 +384,7 @@ class AlignmentLoop(weave.Model):
         return self._features[sample_id]
 
 
-def finished_rounds(client: Any, run: str) -> dict[int, RoundResult]:
+def finished_rounds(client: WeaveClient, run: str) -> dict[int, RoundResult]:
     """The rounds of `run` that completed, by number (the latest result of each)."""
     found: dict[int, RoundResult] = {}
     for call in op_calls(client, ROUND_OP):
@@ -420,12 +421,14 @@ def check_run(config: LoopConfig, rounds: int, samples: SampleSet | None = None)
     return samples
 
 
-def prepare_run(config: LoopConfig, client: Any, samples: SampleSet) -> tuple[str, JudgePrompt]:
+def prepare_run(
+    config: LoopConfig, client: WeaveClient, samples: SampleSet
+) -> tuple[str, JudgePrompt]:
     """The run's name and the prompt it starts from (published, so it has a ref)."""
     return config.run_id(samples.ids), _start_prompt(config, client)
 
 
-def _start_prompt(config: LoopConfig, client: Any) -> JudgePrompt:
+def _start_prompt(config: LoopConfig, client: WeaveClient) -> JudgePrompt:
     """The brief's starting prompt; for a replay from round R, the prompt its source had after
     round R-1."""
     if not config.labels_from or config.start_round == 1:
@@ -446,7 +449,7 @@ def run_rounds(
     config: LoopConfig,
     rounds: int,
     *,
-    client: Any,
+    client: WeaveClient,
     progress: Progress | None = None,
     on_round: Callable[[RoundResult], None] | None = None,
     samples: SampleSet | None = None,
@@ -520,7 +523,7 @@ def _span(first: int, last: int) -> str:
     return f"round {first}" if first == last else f"rounds {first}-{last}"
 
 
-def store_location(client: Any) -> str:
+def store_location(client: WeaveClient) -> str:
     """Where the traces are: the store file, or the hosted project."""
     path = getattr(client.server, "path", None)
     return str(path) if path is not None else f"{client.entity}/{client.project}"

@@ -15,7 +15,7 @@ import datetime as dt
 import random
 import re
 import unicodedata
-from typing import Any
+from typing import Any, cast
 
 import weave
 from pydantic import (
@@ -26,6 +26,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from weave.trace.weave_client import WeaveClient
+from weave.vendor.weave_server_sdk.types import FeedbackCreateParams
+from weave.vendor.weave_server_sdk.types.feedback_query_params import Query
 
 from voicejudge.data import VoiceSample
 from voicejudge.errors import VoiceJudgeError
@@ -275,7 +278,7 @@ def publish_ranking_spec() -> Any:
 _spec_refs: dict[tuple[int, str], str] = {}
 
 
-def _spec_ref(client: Any) -> str:
+def _spec_ref(client: WeaveClient) -> str:
     """The spec's ref for this client's project, published once per process."""
     key = (id(client.server), client.project_id)
     if key not in _spec_refs:
@@ -286,7 +289,7 @@ def _spec_ref(client: Any) -> str:
 def submit_ranking(
     call_id: str,
     feedback: RankingFeedback,
-    client: Any = None,
+    client: WeaveClient | None = None,
     asked: ComparisonRequest | None = None,
 ) -> str:
     """Attach a ranking to its `rank_audio` call; returns the feedback id.
@@ -320,7 +323,7 @@ def submit_ranking(
         if all(stored.get(key) == getattr(feedback, key) for key in _SAME_ANSWER):
             return str(current["id"])
         feedback = feedback.model_copy(update={"replaces": str(current["id"])})
-    row = {
+    row: FeedbackCreateParams = {
         "project_id": client.project_id,
         "weave_ref": call_ref,
         "feedback_type": RANKING_FEEDBACK_TYPE,
@@ -332,7 +335,7 @@ def submit_ranking(
 
 
 def read_rankings(
-    client: Any = None, rater: str | None = None, *, include_replaced: bool = False
+    client: WeaveClient | None = None, rater: str | None = None, *, include_replaced: bool = False
 ) -> list[RecordedRanking]:
     """Every stored ranking, oldest first, including labels the voice-judge notebook wrote;
     answers a rater later replaced are left out unless `include_replaced`."""
@@ -394,7 +397,9 @@ def _replaced_ids(rows: list[dict[str, Any]]) -> set[str]:
     return replaced
 
 
-def read_comparisons(client: Any = None, rater: str | None = None) -> list[Comparison]:
+def read_comparisons(
+    client: WeaveClient | None = None, rater: str | None = None
+) -> list[Comparison]:
     """The pairwise comparisons every stored ranking implies."""
     return [
         comparison
@@ -404,7 +409,7 @@ def read_comparisons(client: Any = None, rater: str | None = None) -> list[Compa
 
 
 def pending_calls(
-    client: Any = None, rater: str | None = None, *, source: str | None = None
+    client: WeaveClient | None = None, rater: str | None = None, *, source: str | None = None
 ) -> list[str]:
     """`rank_audio` calls not yet answered (by `rater`, if given), oldest first; with `source`,
     only those an answer by `rater` from that source may be stored on."""
@@ -421,7 +426,9 @@ def pending_calls(
     ]
 
 
-def unanswered_comparisons(client: Any = None) -> list[tuple[str, ComparisonRequest]]:
+def unanswered_comparisons(
+    client: WeaveClient | None = None,
+) -> list[tuple[str, ComparisonRequest]]:
     """`rank_audio` calls nobody has answered yet, oldest first, with what each asks."""
     client = client or _client()
     client.flush()
@@ -433,7 +440,7 @@ def unanswered_comparisons(client: Any = None) -> list[tuple[str, ComparisonRequ
     ]
 
 
-def check_person_run(client: Any, run: str) -> None:
+def check_person_run(client: WeaveClient, run: str) -> None:
     """Refuse a run a person cannot answer: unknown here, or asked of a simulated rater."""
     asked = [request for _, request in _comparisons(client) if request and request.run == run]
     if not asked:
@@ -450,13 +457,13 @@ def check_person_run(client: Any, run: str) -> None:
         )
 
 
-def comparison_runs(client: Any = None) -> list[str]:
+def comparison_runs(client: WeaveClient | None = None) -> list[str]:
     """The alignment runs that asked comparisons in this store, in the order they began."""
     runs = (asked.run for _, asked in _comparisons(client or _client()) if asked is not None)
     return list(dict.fromkeys(run for run in runs if run is not None))
 
 
-def _comparisons(client: Any) -> list[tuple[str, ComparisonRequest | None]]:
+def _comparisons(client: WeaveClient) -> list[tuple[str, ComparisonRequest | None]]:
     """Every finished `rank_audio` call with what it asks, oldest first (a call whose output
     this project cannot read, such as the notebook's, with no request)."""
     from voicejudge.tracking import op_calls
@@ -468,7 +475,7 @@ def _comparisons(client: Any) -> list[tuple[str, ComparisonRequest | None]]:
     return found
 
 
-def _as_ranking(client: Any, row: dict[str, Any]) -> RankingFeedback | None:
+def _as_ranking(client: WeaveClient, row: dict[str, Any]) -> RankingFeedback | None:
     payload = row["payload"]
     rater = row.get("creator") or row.get("wb_user_id") or "unknown"
     try:
@@ -498,7 +505,7 @@ def _as_ranking(client: Any, row: dict[str, Any]) -> RankingFeedback | None:
         return None  # a label this project cannot interpret is left out, not guessed
 
 
-def _input_sample_ids(client: Any, call_ref: str) -> list[str]:
+def _input_sample_ids(client: WeaveClient, call_ref: str) -> list[str]:
     call = client.get_call(call_ref.rsplit("/", 1)[-1])
     ids = []
     for value in call.inputs.values():
@@ -516,12 +523,12 @@ def comparisons_of_call(recorded: RecordedRanking) -> list[Comparison]:
     return comparisons_from(recorded.feedback, recorded.call_id)
 
 
-def comparison_request(client: Any, call_id: str) -> ComparisonRequest:
+def comparison_request(client: WeaveClient, call_id: str) -> ComparisonRequest:
     """What a `rank_audio` call asked; `RankingError` for an unknown or unfinished call."""
     return _comparison_of(client, call_id)
 
 
-def _comparison_of(client: Any, call_id: str) -> ComparisonRequest:
+def _comparison_of(client: WeaveClient, call_id: str) -> ComparisonRequest:
     from voicejudge.tracking import stored_call
 
     call = stored_call(client, call_id)
@@ -550,7 +557,7 @@ def _request_in(output: Any) -> ComparisonRequest | None:
 
 
 def _feedback_rows(
-    client: Any, feedback_types: list[str], weave_ref: str | None = None
+    client: WeaveClient, feedback_types: list[str], weave_ref: str | None = None
 ) -> list[dict[str, Any]]:
     terms: list[dict[str, Any]] = [
         {"$in": [{"$getField": "feedback_type"}, [{"$literal": t} for t in feedback_types]]}
@@ -560,7 +567,7 @@ def _feedback_rows(
     return client.server.feedback_query(
         {
             "project_id": client.project_id,
-            "query": {"$expr": {"$and": terms}},
+            "query": cast(Query, {"$expr": {"$and": terms}}),
             "sort_by": [{"field": "created_at", "direction": "asc"}],
         }
     ).result
@@ -581,7 +588,7 @@ def _trace_samples(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _client() -> Any:
+def _client() -> WeaveClient:
     from weave.trace.context.weave_client_context import get_weave_client
 
     client = get_weave_client()

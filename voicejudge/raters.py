@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
+from weave.trace.weave_client import WeaveClient
 
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
 from voicejudge.data import SampleSet
@@ -245,7 +246,7 @@ class SimulatedRater:
                 order[position], order[position + 1] = order[position + 1], order[position]
         return order
 
-    def answer(self, call_id: str, client: Any) -> str:
+    def answer(self, call_id: str, client: WeaveClient) -> str:
         """Rank the takes of one `rank_audio` call and store the answer; its feedback id."""
         request = comparison_request(client, call_id)
         feedback = RankingFeedback(
@@ -257,7 +258,9 @@ class SimulatedRater:
         )
         return submit_ranking(call_id, feedback, client, asked=request)
 
-    def answer_pending(self, client: Any, call_ids: Sequence[str] | None = None) -> list[str]:
+    def answer_pending(
+        self, client: WeaveClient, call_ids: Sequence[str] | None = None
+    ) -> list[str]:
         """Answer the pending comparisons of this set that are this rater's to answer (only
         `call_ids`, if given); a person's are left to them."""
         wanted = None if call_ids is None else set(call_ids)

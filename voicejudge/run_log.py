@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from weave.trace.weave_client import WeaveClient
+
 from voicejudge.loop import RoundResult
 from voicejudge.report import round_rows
 from voicejudge.settings import load_settings
@@ -39,7 +41,7 @@ class RunLog:
 
     @classmethod
     def start(
-        cls, name: str, job_type: str, config: dict[str, Any], client: Any, online: bool
+        cls, name: str, job_type: str, config: dict[str, Any], client: WeaveClient, online: bool
     ) -> RunLog:
         """Open the run: online beside hosted traces, offline otherwise."""
         if not online and os.environ.get("WANDB_MODE") not in ("offline", "disabled", "dryrun"):

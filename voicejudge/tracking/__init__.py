@@ -131,7 +131,7 @@ def _current_client() -> WeaveClient:
     return client
 
 
-def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]:
+def op_calls(client: WeaveClient, op_name: str, newest_first: bool = False) -> list[Any]:
     """Every stored call of one op in the client's project, by start time (raw records)."""
     client.flush()
     return list(
@@ -147,7 +147,7 @@ def op_calls(client: Any, op_name: str, newest_first: bool = False) -> list[Any]
     )
 
 
-def stored_call(client: Any, call_id: str) -> Any | None:
+def stored_call(client: WeaveClient, call_id: str) -> Any | None:
     """One call of the client's project as stored (refs unresolved, audio not loaded), or
     None; cheaper than `client.get_call`, which decodes every input."""
     found = list(
