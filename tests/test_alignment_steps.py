@@ -9,12 +9,13 @@ import weave
 
 from tests.fake_gemini import reply
 from tests.raters import labelled_pairs
-from voicejudge.analyzer import JudgePromptAnalyzer
+from voicejudge.analyzer import JudgePromptAnalyzer, rewrite_from_patterns
 from voicejudge.audio import extract_features
 from voicejudge.data import load_sample_set
 from voicejudge.judge import SpeechJudge
-from voicejudge.judge_prompt import publish_judge_prompt, seed_prompt
+from voicejudge.judge_prompt import JudgePrompt, publish_judge_prompt, seed_prompt
 from voicejudge.learner import PreferenceLearner
+from voicejudge.patterns import PreferencePatterns
 from voicejudge.prompts import PROMPT_NAMES, load_prompt, publish_prompts, render
 from voicejudge.ranking import Comparison
 from voicejudge.rubric import Criterion
@@ -153,3 +154,11 @@ def test_gemini_analyzer_publishes_the_next_prompt_version(gemini, client, voice
     assert latest.text == "Prefer the deepest, slowest take."
     system = gemini.requests[0]["systemInstruction"]["parts"][0]["text"]
     assert "late 50s" in system and "(no patterns yet)" in system
+
+
+def test_rewrite_drops_learned_criteria_no_longer_supported() -> None:
+    author = Criterion(feature="syll_rate", kind="lower", weight=0.5)
+    learned = Criterion(feature="jitter_st", kind="higher", weight=0.8, source="learned")
+    prompt = JudgePrompt(text="judge", criteria=[author, learned])
+    rewritten = rewrite_from_patterns(prompt, PreferencePatterns())
+    assert rewritten["criteria"] == [author]

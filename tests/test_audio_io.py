@@ -96,6 +96,7 @@ def test_max_duration_is_configurable(tmp_path: Path) -> None:
         load_audio(path, max_duration_s=1.0)
 
 
+@pytest.mark.slow
 def test_analyze_reports_good_files_and_errors(tmp_path: Path) -> None:
     good = good_files(tmp_path / "good")
     bad = bad_files(tmp_path / "bad")
@@ -115,6 +116,7 @@ def test_analyze_reports_good_files_and_errors(tmp_path: Path) -> None:
         assert needle.lower() in by_file[str(path)]["error"].lower()
 
 
+@pytest.mark.slow
 def test_analyze_table_and_exit_codes(tmp_path: Path) -> None:
     good = good_files(tmp_path)
     ok = run_analyze(str(good["flac"]), str(good["ogg_vorbis"]))

@@ -70,6 +70,7 @@ def test_a_missing_or_empty_brief_is_refused_with_its_path(tmp_path: Path) -> No
         load_brief(empty)
 
 
+@pytest.mark.slow
 def test_rounds_with_a_brief_start_from_it_and_every_prompt_version_records_it(
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 VOICES = ROOT / "assets" / "voices"
@@ -106,6 +108,15 @@ def test_a_file_name_that_is_not_utf8_is_refused(
     result = run(*args, home=store_home)
     _refused(result, "not valid UTF-8")
     assert "voice-\\xff.flac" in result.stderr
+    assert _state(store_home) == before
+
+
+def test_bad_settings_are_a_clean_cli_error(
+    store_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICEJUDGE_GEMINI_CONCURRENCY", "0")
+    before = _state(store_home)
+    _refused(run("traces", home=store_home), "VOICEJUDGE_GEMINI_CONCURRENCY")
     assert _state(store_home) == before
 
 

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fake_gemini import FakeGemini, first_take_wins
+import pytest
+
+from tests.fake_gemini import FakeGemini, first_take_wins, reply
+
+pytestmark = pytest.mark.slow
 
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 VOICES = Path(__file__).resolve().parents[1] / "assets" / "voices"
@@ -114,3 +118,35 @@ def test_prompt_from_a_published_ref(client) -> None:
         "--prompt", f"weave:///{client.entity}/contract/object/nope:latest", *_files(1, 2)
     )
     assert missing.returncode == 1 and "cannot load a judge prompt" in missing.stderr
+
+
+def test_model_text_is_printed_literally_by_the_cli() -> None:
+    fake = FakeGemini(
+        default=lambda r: reply({"thinking": "[/] [louder] wins [bold]", "ranking": ["A", "B"]})
+    )
+    with fake.running():
+        env = {"GOOGLE_GEMINI_BASE_URL": fake.url, "GEMINI_API_KEY": "k-test"}
+        result = run_judge("--model", "gemini:gemini-test", *_files(1, 2), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "[/] [louder] wins [bold]" in result.stdout
+
+
+def test_text_prompt_reaches_an_llm_judge(tmp_path: Path) -> None:
+    fake = FakeGemini(default=lambda r: reply({"thinking": "t", "ranking": ["A", "B"]}))
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Prefer the take that sounds most like a sea captain.")
+    with fake.running():
+        env = {"GOOGLE_GEMINI_BASE_URL": fake.url, "GEMINI_API_KEY": "k-test"}
+        result = run_judge(
+            "--json",
+            "--model",
+            "gemini:gemini-test",
+            "--prompt",
+            str(prompt),
+            *_files(1, 2),
+            env=env,
+        )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["per_order"]
+    systems = [r["systemInstruction"]["parts"][0]["text"] for r in fake.requests]
+    assert systems and all("sea captain" in text for text in systems)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 ROOT = Path(__file__).resolve().parents[1]
 VOICES = ROOT / "assets" / "voices"

@@ -27,6 +27,8 @@ from voicejudge.raters import load_rater_profile
 from voicejudge.tracking import op_calls
 from voicejudge.tracking.views import latency, summarise
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 VOICES = ROOT / "assets" / "voices"
 VOICEJUDGE = shutil.which("voicejudge", path=str(Path(sys.executable).parent))

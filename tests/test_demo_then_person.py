@@ -27,6 +27,8 @@ from voicejudge.ranking import (
 )
 from voicejudge.tracking import op_calls
 
+pytestmark = pytest.mark.slow
+
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 ROOT = Path(__file__).resolve().parents[1]
 

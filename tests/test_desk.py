@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import pytest
 
+from voicejudge.audio import extract_features
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.judge import SpeechJudge
 from voicejudge.judge_prompt import seed_prompt
-from voicejudge.ranking import RankingError, comparison_request
+from voicejudge.pairs import information
+from voicejudge.preference_fit import fit_rubric
+from voicejudge.ranking import Comparison, RankingError, comparison_request
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +28,21 @@ def sample_ids(client, assignment) -> dict[str, str]:
 def test_a_judge_picks_pairs_and_reports_agreement(client) -> None:
     voices = load_sample_set(ROOT / "assets" / "voices")
     subset = SampleSet(name="voices", samples=voices.samples[:8])
+    features = {s.id: extract_features(s.clip()) for s in subset.samples}
     judge = SpeechJudge(prompt=seed_prompt())
     desk = RankingDesk(subset, client=client, judge=judge)
+    answered: list[Comparison] = []
     for turn in range(4):
         assignment = desk.next_assignment("ann")
         assert assignment is not None and len(assignment.takes) == 2
         a, b = sample_ids(client, assignment).values()
+        asked = {frozenset((c.preferred_id, c.rejected_id)) for c in answered}
+        fresh = [p for p in itertools.combinations(subset.ids, 2) if frozenset(p) not in asked]
+        fit = fit_rubric(answered, features, judge.prompt.criteria)
+        value = dict(zip(map(frozenset, fresh), information(fit, features, fresh), strict=True))
+        assert value[frozenset((a, b))] == pytest.approx(max(value.values())), (
+            f"turn {turn}: the judge's fit has a more informative pair than {a} v {b}"
+        )
         verdict = judge.compare(subset.get(a), subset.get(b))
         # Answer like the judge on even turns and against it on odd ones.
         winner = verdict.winner or a
@@ -38,6 +51,7 @@ def test_a_judge_picks_pairs_and_reports_agreement(client) -> None:
             winner, loser = loser, winner
         labels = {sample: label for label, sample in sample_ids(client, assignment).items()}
         desk.submit("ann", assignment.call_id, [labels[winner], labels[loser]])
+        answered.append(Comparison(preferred_id=winner, rejected_id=loser, rater="ann"))
     progress = desk.progress("ann")
     assert progress.total == 4
     assert progress.judged_pairs == 4, "the offline judge decides every pair in both orders"

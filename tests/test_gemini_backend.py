@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ from voicejudge.backends import (
     backend_for,
     reset_backends,
 )
+from voicejudge.backends.gemini import GeminiBackend
+from voicejudge.backends.running import run_sync
 from voicejudge.data import load_sample_set
 from voicejudge.judge import SpeechJudge, judge_reply_type
 from voicejudge.judge_prompt import seed_prompt
@@ -239,8 +243,6 @@ def test_audio_above_the_inline_limit_goes_through_the_files_api(gemini, voices)
 
 
 def test_unreachable_service_is_retried_then_a_clear_error(monkeypatch, client) -> None:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -297,3 +299,64 @@ def test_a_connection_dropped_mid_reply_is_retried(gemini, monkeypatch) -> None:
     gemini.default = lambda r: reply({"thinking": "t", "ranking": ["B", "A"]})
     answer = _generate(_request())
     assert [x.value for x in answer.ranking] == ["B", "A"] and len(gemini.requests) == 1
+
+
+def test_concurrency_limit_holds_across_threads_and_loops(gemini, monkeypatch) -> None:
+    monkeypatch.setenv("VOICEJUDGE_GEMINI_CONCURRENCY", "2")
+    reset_backends()
+    gemini.delay_s = 0.15
+    backend = backend_for(MODEL)
+
+    def worker() -> None:
+        for _ in range(2):
+            run_sync(backend.generate(_request()))
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(gemini.requests) == 6
+    assert gemini.max_in_flight == 2
+
+
+def test_dropped_connections_are_retried_then_a_clear_error(monkeypatch, client) -> None:
+    accepted = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def drop_everything() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=drop_everything, daemon=True).start()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    backend = GeminiBackend("gemini-test", attempts=3, initial_delay_s=0.01)
+    try:
+        with pytest.raises(ModelRequestError, match="could not be reached"):
+            asyncio.run(backend.generate(_request()))
+    finally:
+        listener.close()
+    assert len(accepted) >= 3, "each attempt reached the server"
+
+
+def test_failed_upload_is_a_clear_error(monkeypatch, client, voices) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    backend = GeminiBackend("gemini-test", attempts=2, initial_delay_s=0.01, inline_limit_bytes=10)
+    request = ModelRequest(
+        system="s",
+        parts=["Take A:", voices.get("voice-001").clip()],
+        response_type=judge_reply_type(["A"]),
+    )
+    with pytest.raises(ModelRequestError, match="could not be reached"):
+        asyncio.run(backend.generate(request))

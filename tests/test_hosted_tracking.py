@@ -10,6 +10,8 @@ import weave
 from tests.fake_hosted_weave import FakeHostedWeave
 from voicejudge import LocalTraceServer, Settings, close_tracking, init_tracking
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def hosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -1,4 +1,5 @@
-"""The offline preference learner on the bundled voices with a known, hidden rater."""
+"""The preference learner on the bundled voices with a known, hidden rater: offline, and the
+claims a model states checked against what was measured."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import itertools
 
 import pytest
 
+from tests.fake_gemini import reply
 from tests.raters import labelled_pairs
 from voicejudge.analyzer import rewrite_from_patterns
 from voicejudge.audio import extract_features
+from voicejudge.backends import ModelReplyError
 from voicejudge.brief import default_brief
 from voicejudge.data import load_sample_set
 from voicejudge.judge_prompt import JudgePrompt
-from voicejudge.learner import PreferenceLearner
+from voicejudge.learner import LearnerReply, PreferenceLearner, consolidate
+from voicejudge.patterns import PatternClaim
 from voicejudge.preference_fit import STRONG_CONFIDENCE, fit_rubric, learn_acoustic
 from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
 from voicejudge.rubric import Criterion, score
@@ -23,6 +27,7 @@ HIDDEN = [
     Criterion(feature="syll_rate", kind="lower", weight=0.6),
     Criterion(feature="lufs", kind="higher", weight=0.5),
 ]
+LOWER_PITCH = [Criterion(feature="f0_median_hz", kind="lower", weight=1.0)]
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +173,28 @@ def test_rankings_become_comparisons() -> None:
     assert [(p.preferred_id, p.rejected_id) for p in pairs] == [("c", "a"), ("c", "b"), ("a", "b")]
     assert {p.call_id for p in pairs} == {"call-1"} and pairs[0].note == "c is wildest"
     assert comparisons_from(RankingFeedback(ranking=["a", "b"], rater="ann", tie=True)) == []
+
+
+def test_unusable_learner_claims_are_repaired_then_an_error(gemini, voices) -> None:
+    samples, features = voices
+    bad = {"statement": "Likes pitchiness", "feature": "pitchiness", "direction": "lower"}
+    gemini.default = lambda r: reply({"reasoning": "r", "strong": [bad], "emerging": []})
+    learner = PreferenceLearner(model="gemini:gemini-test", max_audio_pairs=0)
+    with pytest.raises(ModelReplyError, match="not usable"):
+        learner.update(labelled_pairs(features, LOWER_PITCH, 4), samples)
+    assert len(gemini.requests) == 2, "one repair request after the unusable reply"
+
+
+def test_contradictory_claims_are_merged_against_each_other(voices) -> None:
+    _, features = voices
+    pairs = labelled_pairs(features, LOWER_PITCH, 30)
+    lower = PatternClaim(statement="deeper is better", feature="f0_median_hz", direction="lower")
+    higher = PatternClaim(statement="higher is better", feature="f0_median_hz", direction="higher")
+    patterns = consolidate(
+        LearnerReply(reasoning="r", strong=[lower], emerging=[higher]), pairs, features, "gemini:x"
+    )
+    stated = patterns.strong + patterns.emerging
+    assert [p.statement for p in stated] == ["deeper is better"]
+    kept = stated[0]
+    assert kept.support >= 20, "recounted from the measured pitch, not taken from the model"
+    assert kept.against == 0, "the opposite claim had no measured support to add"

@@ -20,6 +20,8 @@ from voicejudge.loop import LoopConfig, RunEvent, finished_rounds, run_rounds
 from voicejudge.ranking import pending_calls, read_rankings
 from voicejudge.raters import load_rater_profile
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"heldout": 5, "pairs_per_round": 4, "strategy": "active"}
 

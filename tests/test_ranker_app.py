@@ -19,6 +19,8 @@ from voicejudge.desk import RankingDesk
 from voicejudge.ranker_app import launch
 from voicejudge.ranking import comparison_request, rank_audio
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -27,7 +27,10 @@ CHROMIUM_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed"),
+]
 
 # Records the rate each take starts playing at (the players' audio elements are not in the page).
 RECORD_PLAY_RATES = """

@@ -26,6 +26,8 @@ from voicejudge.logins import LoginCheck, read_logins
 from voicejudge.ranker_app import launch
 from voicejudge.ranking import comparison_request, read_rankings
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 TAKES = [f"voice-{n:03d}" for n in range(1, 7)]

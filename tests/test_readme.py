@@ -25,6 +25,8 @@ import soundfile
 
 from voicejudge import load_rater_profile
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BIN = Path(sys.executable).parent
@@ -37,6 +39,7 @@ KNOWN_LANGUAGES = RUN_LANGUAGES | {"json", "text"}
 NOT_RUN: dict[str, str] = {
     "make demo": "the quick start itself: sets up .venv, then runs `voicejudge demo`",
     "make test": "the quick start itself: runs this test suite",
+    'pytest -m "not slow"': "runs this test suite's fast part",
     "make format": "rewrites the checkout's files",
     "make bench": "the benchmarks take about 15 minutes",
     "voicejudge rank ": "serves the ranking app until Ctrl+C (tests/test_ranker_app.py)",

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from voicejudge import BUNDLED_VOICES, LoopConfig, load_sample_set, run_rounds, simulate_rounds
 from voicejudge.raters import random_profile
 
 
+@pytest.mark.slow
 def test_simulated_rounds_score_exactly_what_the_store_backed_rounds_score(client) -> None:
     voices = load_sample_set(BUNDLED_VOICES)
     config = LoopConfig(
@@ -30,6 +33,7 @@ def test_simulated_rounds_score_exactly_what_the_store_backed_rounds_score(clien
     assert stored.ceiling == round(1 - config.rater.flip_rate, 4)
 
 
+@pytest.mark.slow
 def test_a_non_editable_install_runs_the_demo_from_an_empty_folder(tmp_path: Path) -> None:
     """The wheel carries the brief, the rater profiles and the voices: nothing is read from
     the checkout."""

@@ -109,6 +109,7 @@ def test_split_is_deterministic_disjoint_and_stable() -> None:
         samples.split(heldout=40)
 
 
+@pytest.mark.slow
 def test_published_set_reads_back_byte_identical_in_another_process(client) -> None:
     samples = load_sample_set(DEMO)
     ref = publish_sample_set(samples, name="demo-voices")

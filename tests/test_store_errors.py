@@ -14,6 +14,8 @@ import pytest
 from voicejudge import LocalTraceServer, StoreError
 from voicejudge.tracking.store import SCHEMA_VERSION
 
+pytestmark = pytest.mark.slow
+
 VOICEJUDGE = shutil.which("voicejudge", path=str(Path(sys.executable).parent))
 
 

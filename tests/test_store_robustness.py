@@ -65,6 +65,7 @@ def test_deleted_object_through_the_client(client) -> None:
         client.get(ref)
 
 
+@pytest.mark.slow
 def test_reads_go_on_while_another_process_writes(tmp_path: Path) -> None:
     path = tmp_path / "traces.db"
     server = LocalTraceServer(path)
@@ -127,6 +128,7 @@ def test_entity_slash_project_on_the_local_store(settings: Settings) -> None:
     close_tracking()
 
 
+@pytest.mark.slow
 def test_unreachable_hosted_weave_is_a_clean_cli_error(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

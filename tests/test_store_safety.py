@@ -21,6 +21,8 @@ from weave.trace.weave_client import WeaveClient
 from voicejudge import LocalTraceServer, load_sample_set
 from voicejudge.ranking import RANKING_FEEDBACK_TYPE, rank_audio
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
 VOICES = ROOT / "assets" / "voices"

@@ -104,6 +104,7 @@ def test_project_comes_from_the_environment(monkeypatch, isolated_home: Path) ->
     close_tracking()
 
 
+@pytest.mark.slow
 def test_safe_environment_is_set_before_weave_loads() -> None:
     script = (
         "import json, os, sys\n"
@@ -142,6 +143,7 @@ def test_network_guard_refuses_outside_hosts() -> None:
         server.close()
 
 
+@pytest.mark.slow
 def test_the_public_api_is_complete_and_loads_on_first_use() -> None:
     import subprocess
     import sys
