@@ -16,11 +16,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-# isort: off
-import voicejudge  # noqa: F401  (applies the offline environment defaults before weave loads)
-import weave
+from voicejudge.settings import offline_defaults
 
-# isort: on
+with offline_defaults():  # weave reads some of them when it is first imported
+    import weave
 from weave.trace.context.weave_client_context import set_weave_client_global
 from weave.trace.serialization.digest import compute_file_digest, compute_object_digest
 from weave.trace.weave_client import WeaveClient

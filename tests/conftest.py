@@ -12,6 +12,7 @@ from tests import netguard
 
 netguard.install()
 os.environ["WANDB_MODE"] = "offline"
+os.environ["WANDB_ERROR_REPORTING"] = "false"  # weave reads it on import; the CLI sets it itself
 os.environ.pop("WANDB_API_KEY", None)
 
 from voicejudge import Settings, close_tracking, init_tracking  # noqa: E402

@@ -284,7 +284,10 @@ def test_killed_in_round_two_the_same_command_ends_with_the_expected_store(tmp_p
 def test_align_logs_an_offline_wandb_run_linked_to_the_traces(
     client, voices, isolated_home
 ) -> None:
+    names = ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_DISABLE_WEAVE", "WANDB_MODE")
+    before = {name: os.environ.get(name) for name in names}
     outcome = align(_config(), 2, client=client, job_type="rounds")
+    assert {name: os.environ.get(name) for name in names} == before, "wandb's variables put back"
     assert outcome.curve.exists() and outcome.curve.read_bytes()[:4] == b"\x89PNG"
     report = outcome.report.read_text()
     assert outcome.result.run in report and outcome.result.rounds[-1].prompt_ref in report

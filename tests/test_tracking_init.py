@@ -105,32 +105,44 @@ def test_project_comes_from_the_environment(monkeypatch, isolated_home: Path) ->
 
 
 @pytest.mark.slow
-def test_safe_environment_is_set_before_weave_loads() -> None:
+def test_importing_voicejudge_leaves_the_environment_as_it_was(tmp_path: Path) -> None:
     script = (
-        "import json, os, sys\n"
-        "import voicejudge\n"
-        "names = ['WANDB_ERROR_REPORTING', 'WEAVE_USE_SERVER_CACHE', 'WANDB_DISABLE_WEAVE',"
-        " 'GRADIO_ANALYTICS_ENABLED', 'HF_HUB_OFFLINE', 'HF_HUB_DISABLE_TELEMETRY']\n"
-        "print(json.dumps({n: os.environ.get(n) for n in names}))\n"
+        "import json, os\n"
+        "before = dict(os.environ)\n"
+        "import voicejudge, voicejudge.tracking, voicejudge.ranking, voicejudge.ranker_app\n"
+        "from voicejudge import init_tracking, close_tracking\n"
+        "init_tracking(backend='local')\n"
+        "close_tracking()\n"
+        "after = dict(os.environ)\n"
+        "print(json.dumps({k: [before.get(k), after.get(k)] for k in set(before) | set(after)"
+        " if before.get(k) != after.get(k)}))\n"
     )
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("WANDB_DISABLE_WEAVE", "HF_HUB_OFFLINE")
-    }
-    env["WEAVE_USE_SERVER_CACHE"] = "true"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HF_", "GRADIO_"))}
     result = subprocess.run(
         [sys.executable, "-c", script],
-        env=env,
+        env={**env, "VOICEJUDGE_HOME": str(tmp_path / "home")},
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    seen = json.loads(result.stdout)
-    assert seen["WANDB_ERROR_REPORTING"] == "false"
-    assert seen["WANDB_DISABLE_WEAVE"] == "true"
-    assert seen["HF_HUB_OFFLINE"] == "1"
-    assert seen["GRADIO_ANALYTICS_ENABLED"] == "False"
-    assert seen["WEAVE_USE_SERVER_CACHE"] == "true", "a value the user set is kept"
+    assert json.loads(result.stdout.splitlines()[-1]) == {}
+
+
+def test_offline_defaults_hold_inside_their_block_and_keep_what_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voicejudge.settings import OFFLINE_DEFAULTS, offline_defaults
+
+    for name in OFFLINE_DEFAULTS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WEAVE_USE_SERVER_CACHE", "true")
+    with offline_defaults():
+        assert os.environ["HF_HUB_OFFLINE"] == "1"
+        assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+        assert os.environ["WEAVE_USE_SERVER_CACHE"] == "true", "a value the user set is kept"
+    assert "HF_HUB_OFFLINE" not in os.environ and "GRADIO_ANALYTICS_ENABLED" not in os.environ
+    assert os.environ["WEAVE_USE_SERVER_CACHE"] == "true"
 
 
 def test_network_guard_refuses_outside_hosts() -> None:

@@ -9,10 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from voicejudge.settings import apply_safe_environment
-
-apply_safe_environment()
-
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {

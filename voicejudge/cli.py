@@ -20,6 +20,7 @@ from rich.table import Table
 
 from voicejudge import __version__
 from voicejudge.errors import ConfigError, VoiceJudgeError, validation_problems
+from voicejudge.settings import offline_defaults
 from voicejudge.terminal import printable
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _stop_cleanly_on(signal.SIGTERM, signal.SIGHUP)
     try:
-        return args.run(args)
+        with offline_defaults():  # before weave, wandb or Gradio is imported
+            return args.run(args)
     except VoiceJudgeError as exc:
         _error(str(exc))
         return 1

@@ -27,13 +27,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
-from gradio.events import api as gradio_api
-
 from voicejudge.desk import Assignment, RankingDesk
 from voicejudge.errors import ConfigError, VoiceJudgeError
 from voicejudge.logins import LoginCheck, check_exposure
 from voicejudge.ranking import RankingError
+from voicejudge.settings import offline_defaults
+
+with offline_defaults():  # Gradio and the Hugging Face hub read some of them on first import
+    import gradio as gr
+    from gradio.events import api as gradio_api
 
 LABELS = "ABCD"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -437,8 +439,9 @@ _environment_lock = threading.Lock()
 
 @contextmanager
 def _gradio_files_in(folder: Path) -> Iterator[None]:
-    """Make the Blocks built and launched inside keep and serve files only from `folder`."""
-    with _environment_lock:
+    """Make the Blocks built and launched inside keep and serve files only from `folder`, with
+    the offline defaults (no analytics, no hub) in place."""
+    with _environment_lock, offline_defaults():
         saved = os.environ.get("GRADIO_TEMP_DIR")
         os.environ["GRADIO_TEMP_DIR"] = str(folder / "served")
         # Gradio also serves its examples cache, looked up afresh on each request, by default

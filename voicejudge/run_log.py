@@ -8,6 +8,7 @@ every traced call records the run's id, so Weave and the run link to each other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -17,7 +18,7 @@ from weave.trace.weave_client import WeaveClient
 
 from voicejudge.loop import RoundResult
 from voicejudge.report import round_rows
-from voicejudge.settings import load_settings
+from voicejudge.settings import OFFLINE_DEFAULTS, environment, load_settings
 
 DECISION_COLUMNS = [
     "round",
@@ -34,27 +35,53 @@ DECISION_COLUMNS = [
 class RunLog:
     """One W&B run; `round` after each round, `finish` once at the end."""
 
-    def __init__(self, run: Any, folder: Path) -> None:
+    def __init__(self, run: Any, folder: Path, scope: contextlib.ExitStack) -> None:
         self.run = run
         self.folder = folder
         self._decisions: list[list[Any]] = []
+        self._environment = scope  # wandb's variables, put back when the run closes
 
     @classmethod
     def start(
         cls, name: str, job_type: str, config: dict[str, Any], client: WeaveClient, online: bool
     ) -> RunLog:
-        """Open the run: online beside hosted traces, offline otherwise."""
-        if not online and os.environ.get("WANDB_MODE") not in ("offline", "disabled", "dryrun"):
-            os.environ["WANDB_MODE"] = "offline"
+        """Open the run: online beside hosted traces, offline otherwise. wandb's variables are
+        set for the run's life only, then put back as they were."""
         folder = load_settings().home / "wandb"
         folder.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault("WANDB_DIR", str(folder))
-        os.environ.setdefault("WANDB_CACHE_DIR", str(folder / "cache"))
-        os.environ.setdefault("WANDB_DATA_DIR", str(folder / "data"))
-        os.environ.setdefault("WANDB_ARTIFACT_DIR", str(folder / "artifacts"))
+        scope = contextlib.ExitStack()
+        if not online and os.environ.get("WANDB_MODE") not in ("offline", "disabled", "dryrun"):
+            scope.enter_context(environment({"WANDB_MODE": "offline"}, override=True))
+        scope.enter_context(
+            environment(
+                {
+                    **OFFLINE_DEFAULTS,
+                    "WANDB_DIR": str(folder),
+                    "WANDB_CACHE_DIR": str(folder / "cache"),
+                    "WANDB_DATA_DIR": str(folder / "data"),
+                    "WANDB_ARTIFACT_DIR": str(folder / "artifacts"),
+                }
+            )
+        )
+        try:
+            run = cls._init(name, job_type, config, client, online, folder)
+        except BaseException:
+            scope.close()
+            raise
+        return cls(run, folder, scope)
+
+    @staticmethod
+    def _init(
+        name: str,
+        job_type: str,
+        config: dict[str, Any],
+        client: WeaveClient,
+        online: bool,
+        folder: Path,
+    ) -> Any:
         import wandb
 
-        run = wandb.init(
+        return wandb.init(
             project=client.project,
             entity=client.entity if online else None,
             name=name,
@@ -66,7 +93,6 @@ class RunLog:
                 silent=True, save_code=False, disable_git=True, x_disable_stats=True
             ),
         )
-        return cls(run, folder)
 
     def round(self, result: RoundResult) -> None:
         """Log a round's metrics, at the step of its number."""
@@ -126,7 +152,10 @@ class RunLog:
         for key, value in summary.items():
             self.run.summary[key] = value
         where = self.location()
-        self.run.finish()
+        try:
+            self.run.finish()
+        finally:
+            self._environment.close()
         return where
 
     def location(self) -> str:
@@ -137,4 +166,7 @@ class RunLog:
 
     def abandon(self) -> None:
         """Close the run after a failure, marked as failed."""
-        self.run.finish(exit_code=1)
+        try:
+            self.run.finish(exit_code=1)
+        finally:
+            self._environment.close()

@@ -1,13 +1,16 @@
 """One `Settings` model for the whole toolkit, read from `VOICEJUDGE_*` environment variables.
 
-Also owns the environment defaults that keep weave, wandb and Gradio offline and quiet; they
-must be in place before those libraries are first imported, so `voicejudge/__init__` applies
-them before importing anything else.
+Also owns the environment defaults that keep weave, wandb and Gradio offline and quiet. Some
+are read when those libraries are first imported, so the CLI and the ranking app set them,
+for as long as they run, before importing them; importing voicejudge changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -15,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voicejudge.errors import ConfigError, validation_problems
 
-SAFE_ENVIRONMENT: dict[str, str] = {
+OFFLINE_DEFAULTS: dict[str, str] = {
     # weave reports client errors to an outside service at exit.
     "WANDB_ERROR_REPORTING": "false",
     # weave's persistent response cache skips writes to a recreated store.
@@ -28,10 +31,27 @@ SAFE_ENVIRONMENT: dict[str, str] = {
 }
 
 
-def apply_safe_environment() -> None:
-    """Set the offline-safe defaults, leaving any value the user already chose."""
-    for name, value in SAFE_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+@contextmanager
+def environment(values: Mapping[str, str], *, override: bool = False) -> Iterator[None]:
+    """These variables for the length of the block (only where unset, unless `override`),
+    then every one put back as it was."""
+    saved = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if override or name not in os.environ:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, before in saved.items():
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
+
+
+def offline_defaults() -> contextlib.AbstractContextManager[None]:
+    """The offline-safe defaults for a block, leaving any value the user already chose."""
+    return environment(OFFLINE_DEFAULTS)
 
 
 class Settings(BaseSettings):

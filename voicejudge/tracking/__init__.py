@@ -178,7 +178,8 @@ def _init_hosted(project: str) -> WeaveClient:
     import weave
 
     try:
-        return weave.init(project)
+        # replies cached on disk would outlive a store recreated under the same URL
+        return weave.init(project, settings={"use_server_cache": False})
     except Exception as exc:  # weave.init fails with many types: auth, network, GraphQL
         url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
         raise TrackingError(
