@@ -257,7 +257,9 @@ def test_objects_lists_named_objects_first_and_internal_ones_behind_all(traced) 
     everything = traced.json("traces", "objects", "--all")
     internal = [o for o in everything if o["internal"]]
     assert not any(o["internal"] for o in named) and len(named) + len(internal) == len(everything)
-    assert {o["name"] for o in internal} >= {"rank_audio", "AlignmentLoop.run_round"}
+    # ops defined in `_populate`: a module-level op that another store of this test process
+    # (same project name) published first is not published again, so it may be missing here
+    assert {o["name"] for o in internal} >= {"rank_audio", "judge_round", "broken_loader"}
     prompt = next(o for o in named if o["name"] == "judge-prompt")
     assert prompt["versions"] >= 2 and prompt["object_class"] in ("StringPrompt", "JudgePrompt")
     assert {"preference-patterns", "studio-takes"} <= {o["name"] for o in named}

@@ -19,6 +19,7 @@ from voicejudge.lineage import LineageError, comparisons_in, lineage
 from voicejudge.loop import LoopConfig, RunEvent, finished_rounds, run_rounds
 from voicejudge.ranking import pending_calls, read_rankings
 from voicejudge.raters import load_rater_profile
+from voicejudge.tracking import step_calls
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +83,11 @@ def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, v
     assert _versions(client, "judge-prompt") == 1 + 3
     assert _versions(client, "preference-patterns") == 3
     assert sorted(finished_rounds(client, first.run)) == [0, 1, 2, 3]
+    marked = step_calls(client, "round", run=first.run)
+    assert [c.attributes["voicejudge"] for c in marked] == [
+        {"step": "round", "run": first.run}
+    ] * 4, "rounds are found by what the call is marked as, not by its op's name"
+    assert all(c.parent_id is None for c in marked), "only the round call itself is marked"
 
 
 def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(

@@ -13,7 +13,6 @@ from weave.trace.weave_client import WeaveClient
 from voicejudge.data import SampleSet
 from voicejudge.judge_prompt import load_judge_prompt
 from voicejudge.loop import (
-    ROUND_OP,
     Progress,
     RunEvent,
     RunResult,
@@ -27,7 +26,7 @@ from voicejudge.report import plot_curve, round_rows, write_report
 from voicejudge.rounds import LoopConfig, LoopError
 from voicejudge.run_log import RunLog
 from voicejudge.settings import load_settings
-from voicejudge.tracking import op_calls
+from voicejudge.tracking import step_calls
 from voicejudge.tracking.refs import object_ref
 
 
@@ -155,7 +154,7 @@ def replay_config(
 
 
 def _source_run(client: WeaveClient, run: str | None) -> tuple[str, LoopConfig]:
-    for call in op_calls(client, ROUND_OP, newest_first=True):
+    for call in step_calls(client, "round", newest_first=True):
         output = call.output if isinstance(call.output, dict) else None
         if output is None or (run is not None and output.get("run") != run):
             continue

@@ -51,9 +51,7 @@ from voicejudge.rounds import (
     stable_seed,
 )
 from voicejudge.settings import load_settings
-from voicejudge.tracking import op_calls, ref_uri
-
-ROUND_OP = "AlignmentLoop.run_round"
+from voicejudge.tracking import op_calls, ref_uri, step_attributes, step_calls
 
 
 class RoundResult(BaseModel):
@@ -387,7 +385,7 @@ class AlignmentLoop(weave.Model):
 def finished_rounds(client: WeaveClient, run: str) -> dict[int, RoundResult]:
     """The rounds of `run` that completed, by number (the latest result of each)."""
     found: dict[int, RoundResult] = {}
-    for call in op_calls(client, ROUND_OP):
+    for call in step_calls(client, "round", run=run):
         output = call.output
         if call.exception is None and isinstance(output, dict) and output.get("run") == run:
             found[int(output["round"])] = RoundResult.model_validate(plain_record(output))
@@ -476,7 +474,9 @@ def run_rounds(
             result = done[number]
             loop.say("round_done", number, f"round {number}: already done ({result.labels} labels)")
         else:
-            result = loop.run_round(number, prompt)
+            # marked on this call only (not its children), so the run is found by what it is
+            marked = {"display_name": None, "attributes": step_attributes("round", run)}
+            result = loop.run_round(number, prompt, __weave=marked)
             loop.say(
                 "round_finished",
                 number,

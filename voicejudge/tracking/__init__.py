@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 Backend = Literal["auto", "local", "wandb"]
+STEP_ATTRIBUTE = "voicejudge"  # the call attribute that says which step of which run a call is
 _OFFLINE_MODES = {"offline", "dryrun", "disabled"}
 _servers: dict[Path, LocalTraceServer] = {}
 _servers_lock = threading.Lock()
@@ -139,6 +140,37 @@ def op_calls(client: WeaveClient, op_name: str, newest_first: bool = False) -> l
             {
                 "project_id": client.project_id,
                 "filter": {"op_names": [op_uri(client.project_id, op_name)]},
+                "sort_by": [
+                    {"field": "started_at", "direction": "desc" if newest_first else "asc"}
+                ],
+            }
+        )
+    )
+
+
+def step_attributes(step: str, run: str) -> dict[str, Any]:
+    """What marks a call as one step of a run (`weave.attributes`), so the run is found again
+    by what the call is, not by the name of the method that made it."""
+    return {STEP_ATTRIBUTE: {"step": step, "run": run}}
+
+
+def step_calls(
+    client: WeaveClient, step: str, *, run: str | None = None, newest_first: bool = False
+) -> list[Any]:
+    """Stored calls marked as `step` (of `run`, if given), by start time (raw records)."""
+    terms: list[dict[str, Any]] = [
+        {"$eq": [{"$getField": f"attributes.{STEP_ATTRIBUTE}.step"}, {"$literal": step}]}
+    ]
+    if run is not None:
+        terms.append(
+            {"$eq": [{"$getField": f"attributes.{STEP_ATTRIBUTE}.run"}, {"$literal": run}]}
+        )
+    client.flush()
+    return list(
+        client.server.calls_query_stream(
+            {
+                "project_id": client.project_id,
+                "query": cast(Any, {"$expr": {"$and": terms}}),
                 "sort_by": [
                     {"field": "started_at", "direction": "desc" if newest_first else "asc"}
                 ],
