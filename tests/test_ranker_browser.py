@@ -11,7 +11,7 @@ from tests.loopback import free_port
 from voicejudge.data import SampleSet, load_sample_set
 from voicejudge.desk import RankingDesk
 from voicejudge.ranker_app import launch
-from voicejudge.ranking import comparison_request, read_rankings
+from voicejudge.ranking import RecordedRanking, comparison_request, read_rankings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium")
@@ -50,6 +50,13 @@ def _play(page, label: str) -> None:
     page.click(f"#take-{label} button[aria-label='Play']")
     page.wait_for_function(f"window.playRates.length > {started}", timeout=10_000)
     page.wait_for_timeout(700)  # the play event reaches the app
+
+
+def _the_one_ranking(client) -> tuple[RecordedRanking, dict[str, str]]:
+    """The only ranking stored, and its comparison's labels (label -> sample id)."""
+    client.flush()
+    (recorded,) = read_rankings(client)
+    return recorded, comparison_request(client, recorded.call_id).labels
 
 
 def _submit(page, element: str, text: str) -> None:
@@ -103,9 +110,7 @@ def test_play_pick_with_a_key_and_submit_with_enter(client, tmp_path: Path) -> N
     finally:
         app.close()
 
-    client.flush()
-    (recorded,) = read_rankings(client)
-    labels = comparison_request(client, recorded.call_id).labels
+    recorded, labels = _the_one_ranking(client)
     assert recorded.feedback.ranking == [labels["B"], labels["A"]]
     assert recorded.feedback.note == "ab"
     assert sorted(recorded.feedback.played) == sorted(labels.values())
@@ -186,8 +191,6 @@ def test_the_play_check_can_be_switched_off(client) -> None:
             browser.close()
     finally:
         app.close()
-    client.flush()
-    (recorded,) = read_rankings(client)
-    labels = comparison_request(client, recorded.call_id).labels
+    recorded, labels = _the_one_ranking(client)
     assert recorded.feedback.ranking == [labels["C"], labels["A"], labels["B"]]
     assert recorded.feedback.played == []

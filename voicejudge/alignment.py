@@ -26,8 +26,7 @@ from voicejudge.report import plot_curve, round_rows, write_report
 from voicejudge.rounds import LoopConfig, LoopError
 from voicejudge.run_log import RunLog
 from voicejudge.settings import load_settings
-from voicejudge.tracking import step_calls
-from voicejudge.tracking.refs import object_ref
+from voicejudge.tracking import read_object_value, step_calls
 
 
 class AlignmentOutcome(BaseModel):
@@ -158,10 +157,7 @@ def _source_run(client: WeaveClient, run: str | None) -> tuple[str, LoopConfig]:
         output = call.output if isinstance(call.output, dict) else None
         if output is None or (run is not None and output.get("run") != run):
             continue
-        loop_ref = object_ref(str(call.inputs["self"]))
-        loop = client.server.obj_read(
-            {"project_id": client.project_id, "object_id": loop_ref.name, "digest": loop_ref.digest}
-        ).obj.val
+        loop, _ = read_object_value(str(call.inputs["self"]))
         if not isinstance(loop, dict):
             raise LoopError(f"The loop of run {output['run']} cannot be read from this store.")
         config = LoopConfig.model_validate(plain_record(loop["config"]))
