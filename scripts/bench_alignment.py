@@ -34,7 +34,7 @@ from voicejudge import (
     simulate_rounds,
 )
 from voicejudge.audio.features import FeatureCache
-from voicejudge.raters import bundled_profiles
+from voicejudge.labels.simulated_raters import bundled_profiles
 from voicejudge.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from voicejudge.audio import extract_features
-from voicejudge.data import load_sample_set
+from voicejudge.audio.sample_set import load_sample_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

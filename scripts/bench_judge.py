@@ -55,8 +55,8 @@ def _run(args: argparse.Namespace, url: str) -> dict:
         )
         from voicejudge import close_tracking, init_tracking, load_sample_set
         from voicejudge.audio.features import FeatureCache
-        from voicejudge.judge import SpeechJudge
-        from voicejudge.judge_prompt import seed_prompt
+        from voicejudge.judging.judge import SpeechJudge
+        from voicejudge.prompting.judge_prompt import seed_prompt
         from voicejudge.settings import load_settings
 
         init_tracking(project="bench-judge", backend="local")

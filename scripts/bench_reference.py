@@ -6,7 +6,7 @@ rounds` uses, random pairs from a brief that states nothing:
 
 - `learner`: `simulate_rounds` as it is (the learner must find features, kinds and limits);
 - `known_features`: the same learner searching only the features the taste uses (the script
-  narrows `voicejudge.preference_fit.FEATURE_NAMES`, which is what this reference is told);
+  narrows `voicejudge.learning.preference_fit.FEATURE_NAMES`, which is what this reference is told);
 - `known_terms`: told every term (feature, kind, ideal value, gate limit), it fits only their
   weights from the same answers (a MAP logistic fit with the learner's lapse rate).
 
@@ -30,7 +30,7 @@ import numpy as np
 from bench_alignment import stats  # the same summary as the alignment benchmark
 from scipy.optimize import minimize
 
-import voicejudge.preference_fit as preference_fit
+import voicejudge.learning.preference_fit as preference_fit
 from voicejudge import (
     BUNDLED_VOICES,
     LoopConfig,
@@ -41,9 +41,9 @@ from voicejudge import (
     simulate_rounds,
 )
 from voicejudge.audio.features import FeatureCache
-from voicejudge.raters import SimulatedRater
-from voicejudge.rounds import choose_pairs
-from voicejudge.rubric import score
+from voicejudge.labels.simulated_raters import SimulatedRater
+from voicejudge.learning.rubric import score
+from voicejudge.loop.state import choose_pairs
 from voicejudge.settings import load_settings
 
 PAIRS_PER_ROUND = 8

@@ -86,7 +86,7 @@ def _feedback_per_s(server: LocalTraceServer, writes: int) -> float:
     client.flush()
     started = time.perf_counter()
     for index in range(writes):
-        call.feedback.add("voicejudge.ranking", {"ranking": ["b", "a"], "index": index})
+        call.feedback.add("voicejudge.labels.ranking", {"ranking": ["b", "a"], "index": index})
     return writes / (time.perf_counter() - started)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from voicejudge.audio import FEATURE_NAMES, extract_features
-from voicejudge.data import load_sample_set
+from voicejudge.audio.sample_set import load_sample_set
 
 
 def main() -> None:

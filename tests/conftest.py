@@ -43,7 +43,7 @@ def client(settings: Settings) -> Iterator:
 def gemini(monkeypatch: pytest.MonkeyPatch, client: Iterator) -> Iterator:
     """A loopback fake of the Gemini API that the real google-genai client is pointed at."""
     from tests.fake_gemini import FakeGemini
-    from voicejudge.backends import reset_backends
+    from voicejudge.models import reset_backends
 
     fake = FakeGemini()
     with fake.running():

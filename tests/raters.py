@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from voicejudge.audio.features import Features
-from voicejudge.ranking import Comparison
-from voicejudge.rubric import Criterion, score
+from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.rubric import Criterion, score
 
 
 def labelled_pairs(

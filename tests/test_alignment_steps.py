@@ -9,16 +9,16 @@ import weave
 
 from tests.fake_gemini import reply
 from tests.raters import labelled_pairs
-from voicejudge.analyzer import JudgePromptAnalyzer, rewrite_from_patterns
 from voicejudge.audio import extract_features
-from voicejudge.data import load_sample_set
-from voicejudge.judge import SpeechJudge
-from voicejudge.judge_prompt import JudgePrompt, publish_judge_prompt, seed_prompt
-from voicejudge.learner import PreferenceLearner
-from voicejudge.patterns import PreferencePatterns
-from voicejudge.prompts import PROMPT_NAMES, load_prompt, publish_prompts, render
-from voicejudge.ranking import Comparison
-from voicejudge.rubric import Criterion
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.judging.judge import SpeechJudge
+from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.learner import PreferenceLearner
+from voicejudge.learning.patterns import PreferencePatterns
+from voicejudge.learning.rubric import Criterion
+from voicejudge.prompting.judge_prompt import JudgePrompt, publish_judge_prompt, seed_prompt
+from voicejudge.prompting.prompts import PROMPT_NAMES, load_prompt, publish_prompts, render
+from voicejudge.prompting.rewrite import JudgePromptAnalyzer, rewrite_from_patterns
 
 ROOT = Path(__file__).resolve().parents[1]
 RATER = [

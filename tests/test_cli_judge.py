@@ -103,8 +103,8 @@ def test_gemini_position_bias_shows_in_the_verdict() -> None:
 
 
 def test_prompt_from_a_published_ref(client) -> None:
-    from voicejudge.judge_prompt import JudgePrompt, publish_judge_prompt
-    from voicejudge.rubric import Criterion
+    from voicejudge.learning.rubric import Criterion
+    from voicejudge.prompting.judge_prompt import JudgePrompt, publish_judge_prompt
 
     for kind in ("higher", "lower"):
         criteria = [Criterion(feature="f0_median_hz", kind=kind, weight=1.0)]

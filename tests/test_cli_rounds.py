@@ -188,7 +188,7 @@ def test_version_is_printed() -> None:
 def test_every_option_has_help_and_any_default_it_has_is_said() -> None:
     import argparse
 
-    from voicejudge.cli import _parser
+    from voicejudge.app.cli import _parser
 
     def commands(parser: argparse.ArgumentParser, name: str):
         yield name, parser

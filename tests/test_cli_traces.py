@@ -21,9 +21,9 @@ import weave
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge import Settings, close_tracking, init_tracking
-from voicejudge.data import load_sample_set, publish_sample_set
-from voicejudge.loop import LoopConfig, run_rounds
-from voicejudge.raters import load_rater_profile
+from voicejudge.audio.sample_set import load_sample_set, publish_sample_set
+from voicejudge.labels.simulated_raters import load_rater_profile
+from voicejudge.loop.runner import LoopConfig, run_rounds
 from voicejudge.tracking import op_calls
 from voicejudge.tracking.views import latency, summarise
 
@@ -73,7 +73,9 @@ def _populate(client: WeaveClient) -> str:
 
     load_takes(["quiet.wav"])
     _, call = judge_round.call(["take-1", "take-2"])
-    call.feedback.add("voicejudge.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"})
+    call.feedback.add(
+        "voicejudge.labels.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"}
+    )
     call.feedback.add_note("second one sounds older")
     with contextlib.suppress(ValueError):
         broken_loader("silence.wav")
@@ -222,7 +224,7 @@ def test_show_summarises_inputs_output_feedback_and_children(traced) -> None:
     assert detail["inputs"] == {"pair": ["take-1", "take-2"]}
     assert detail["output"] == ["take-2", "take-1"]
     assert [f["feedback_type"] for f in detail["feedback"]] == [
-        "voicejudge.ranking",
+        "voicejudge.labels.ranking",
         "wandb.note.1",
     ]
     assert [c["op"] for c in detail["children"]] == ["rank_audio"]

@@ -15,10 +15,10 @@ from gradio_client import Client
 
 from tests.loopback import free_port
 from voicejudge import Settings, close_tracking, init_tracking
-from voicejudge.data import BUNDLED_VOICES, load_sample_set
-from voicejudge.desk import RankingDesk
-from voicejudge.ranker_app import launch
-from voicejudge.ranking import (
+from voicejudge.app.desk import RankingDesk
+from voicejudge.app.ranking_page import launch
+from voicejudge.audio.sample_set import BUNDLED_VOICES, load_sample_set
+from voicejudge.labels.ranking import (
     RankingError,
     check_person_run,
     comparison_request,

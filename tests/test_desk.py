@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from voicejudge.app.desk import RankingDesk
 from voicejudge.audio import extract_features
-from voicejudge.data import SampleSet, load_sample_set
-from voicejudge.desk import RankingDesk
-from voicejudge.judge import SpeechJudge
-from voicejudge.judge_prompt import seed_prompt
-from voicejudge.pairs import information
-from voicejudge.preference_fit import fit_rubric
-from voicejudge.ranking import Comparison, RankingError, comparison_request
+from voicejudge.audio.sample_set import SampleSet, load_sample_set
+from voicejudge.judging.judge import SpeechJudge
+from voicejudge.labels.pairs import information
+from voicejudge.labels.ranking import Comparison, RankingError, comparison_request
+from voicejudge.learning.preference_fit import fit_rubric
+from voicejudge.prompting.judge_prompt import seed_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +98,7 @@ def test_skipping_moves_on_to_another_pair(client) -> None:
 
 
 def test_rankings_of_another_set_and_short_orders(client) -> None:
-    from voicejudge.ranking import RankingFeedback, rank_audio, submit_ranking
+    from voicejudge.labels.ranking import RankingFeedback, rank_audio, submit_ranking
 
     voices = load_sample_set(ROOT / "assets" / "voices")
     _, other = rank_audio.call([voices.get("voice-030"), voices.get("voice-031")])
@@ -114,7 +114,7 @@ def test_rankings_of_another_set_and_short_orders(client) -> None:
 
 
 def test_a_runs_comparisons_are_served_only_on_a_desk_opened_on_that_run(client) -> None:
-    from voicejudge.ranking import rank_audio
+    from voicejudge.labels.ranking import rank_audio
 
     voices = load_sample_set(ROOT / "assets" / "voices")
     subset = SampleSet(name="voices", samples=voices.samples[:6])

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from voicejudge.data import load_sample_set
-from voicejudge.evaluation import (
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.evaluation.heldout import (
     EvaluationError,
     HeldOutPair,
     bootstrap_ci,
@@ -19,10 +19,10 @@ from voicejudge.evaluation import (
     order_agreement,
     score_heldout,
 )
-from voicejudge.judge import JudgeVerdict, OrderAnswer, SpeechJudge
-from voicejudge.judge_prompt import seed_prompt
-from voicejudge.ranking import Comparison
-from voicejudge.raters import SimulatedRater, load_rater_profile
+from voicejudge.judging.judge import JudgeVerdict, OrderAnswer, SpeechJudge
+from voicejudge.labels.ranking import Comparison
+from voicejudge.labels.simulated_raters import SimulatedRater, load_rater_profile
+from voicejudge.prompting.judge_prompt import seed_prompt
 
 
 def test_cohen_kappa_against_hand_computed_values() -> None:

@@ -12,7 +12,9 @@ import pytest
 
 from tests.conftest import GEMINI_TEST_KEY as KEY
 from tests.fake_gemini import blocked, error, first_take_wins, labels_in, reply
-from voicejudge.backends import (
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.judging.judge import SpeechJudge, judge_reply_type
+from voicejudge.models import (
     MissingKeyError,
     ModelReplyError,
     ModelRequest,
@@ -20,11 +22,9 @@ from voicejudge.backends import (
     backend_for,
     reset_backends,
 )
-from voicejudge.backends.gemini import GeminiBackend
-from voicejudge.backends.running import run_sync
-from voicejudge.data import load_sample_set
-from voicejudge.judge import SpeechJudge, judge_reply_type
-from voicejudge.judge_prompt import seed_prompt
+from voicejudge.models.gemini import GeminiBackend
+from voicejudge.models.running import run_sync
+from voicejudge.prompting.judge_prompt import seed_prompt
 
 MODEL = "gemini:gemini-test"
 
@@ -223,7 +223,7 @@ def test_identical_requests_are_served_from_the_cache(gemini, monkeypatch) -> No
 
 
 def test_audio_above_the_inline_limit_goes_through_the_files_api(gemini, voices) -> None:
-    from voicejudge.backends.gemini import GeminiBackend
+    from voicejudge.models.gemini import GeminiBackend
 
     backend = GeminiBackend("gemini-test", inline_limit_bytes=1000, initial_delay_s=0.01)
     clip = voices.get("voice-001").clip()

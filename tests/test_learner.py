@@ -9,17 +9,17 @@ import pytest
 
 from tests.fake_gemini import reply
 from tests.raters import labelled_pairs
-from voicejudge.analyzer import rewrite_from_patterns
 from voicejudge.audio import extract_features
-from voicejudge.backends import ModelReplyError
-from voicejudge.brief import default_brief
-from voicejudge.data import load_sample_set
-from voicejudge.judge_prompt import JudgePrompt
-from voicejudge.learner import LearnerReply, PreferenceLearner, consolidate
-from voicejudge.patterns import PatternClaim
-from voicejudge.preference_fit import STRONG_CONFIDENCE, fit_rubric, learn_acoustic
-from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
-from voicejudge.rubric import Criterion, score
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.labels.ranking import Comparison, RankingFeedback, comparisons_from
+from voicejudge.learning.learner import LearnerReply, PreferenceLearner, consolidate
+from voicejudge.learning.patterns import PatternClaim
+from voicejudge.learning.preference_fit import STRONG_CONFIDENCE, fit_rubric, learn_acoustic
+from voicejudge.learning.rubric import Criterion, score
+from voicejudge.models import ModelReplyError
+from voicejudge.prompting.brief import default_brief
+from voicejudge.prompting.judge_prompt import JudgePrompt
+from voicejudge.prompting.rewrite import rewrite_from_patterns
 
 HIDDEN = [
     Criterion(feature="f0_median_hz", kind="lower", weight=1.0),

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.fake_gemini import reply
-from voicejudge.alignment import align, replay_config
-from voicejudge.data import load_sample_set
-from voicejudge.desk import RankingDesk
-from voicejudge.lineage import LineageError, comparisons_in, lineage
-from voicejudge.loop import LoopConfig, RunEvent, finished_rounds, run_rounds
-from voicejudge.ranking import pending_calls, read_rankings
-from voicejudge.raters import load_rater_profile
+from voicejudge.app.desk import RankingDesk
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.labels.ranking import pending_calls, read_rankings
+from voicejudge.labels.simulated_raters import load_rater_profile
+from voicejudge.loop.alignment import align, replay_config
+from voicejudge.loop.lineage import LineageError, comparisons_in, lineage
+from voicejudge.loop.runner import LoopConfig, RunEvent, finished_rounds, run_rounds
 from voicejudge.tracking import step_calls
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, v
 def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
     client, voices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import voicejudge.loop as loop_module
+    import voicejudge.loop.runner as loop_module
 
     config = _config(strategy="active")
     run_rounds(config, 1, client=client, samples=voices)
@@ -237,7 +237,7 @@ def test_killed_in_round_two_the_same_command_ends_with_the_expected_store(tmp_p
     command = [
         sys.executable,
         "-m",
-        "voicejudge.cli",
+        "voicejudge.app.cli",
         "rounds",
         "--set",
         str(ROOT / "assets" / "voices"),

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from voicejudge.audio.sample_set import load_sample_set
 from voicejudge.audio.synth import VoiceRecipe
-from voicejudge.data import load_sample_set
 
 pytestmark = pytest.mark.slow
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from voicejudge.audio import extract_features
-from voicejudge.data import load_sample_set
-from voicejudge.pairs import PairingError, information, next_pairs
-from voicejudge.preference_fit import fit_rubric
-from voicejudge.ranking import Comparison
-from voicejudge.rubric import Criterion, score
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.labels.pairs import PairingError, information, next_pairs
+from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.preference_fit import fit_rubric
+from voicejudge.learning.rubric import Criterion, score
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = [f"s{i}" for i in range(7)]

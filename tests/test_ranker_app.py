@@ -14,10 +14,10 @@ import soundfile as sf
 from gradio_client import Client
 
 from tests.loopback import free_port
-from voicejudge.data import SampleSet, load_sample_set
-from voicejudge.desk import RankingDesk
-from voicejudge.ranker_app import launch
-from voicejudge.ranking import comparison_request, rank_audio
+from voicejudge.app.desk import RankingDesk
+from voicejudge.app.ranking_page import launch
+from voicejudge.audio.sample_set import SampleSet, load_sample_set
+from voicejudge.labels.ranking import comparison_request, rank_audio
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def _read_back(store: Path, project: str) -> list[dict]:
         "from weave.trace.weave_client import WeaveClient\n"
         "from weave.trace.context.weave_client_context import set_weave_client_global\n"
         "from voicejudge import LocalTraceServer\n"
-        "from voicejudge.ranking import read_rankings\n"
+        "from voicejudge.labels.ranking import read_rankings\n"
         "client = WeaveClient('local', sys.argv[2], LocalTraceServer(sys.argv[1]),"
         " ensure_project_exists=False)\n"
         "set_weave_client_global(client)\n"

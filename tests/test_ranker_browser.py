@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.loopback import free_port
-from voicejudge.data import SampleSet, load_sample_set
-from voicejudge.desk import RankingDesk
-from voicejudge.ranker_app import launch
-from voicejudge.ranking import RecordedRanking, comparison_request, read_rankings
+from voicejudge.app.desk import RankingDesk
+from voicejudge.app.ranking_page import launch
+from voicejudge.audio.sample_set import SampleSet, load_sample_set
+from voicejudge.labels.ranking import RecordedRanking, comparison_request, read_rankings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium")

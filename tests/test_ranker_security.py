@@ -20,11 +20,11 @@ from gradio_client import Client
 from PIL import Image
 
 from tests.loopback import free_port
-from voicejudge.data import SampleSet, load_sample_set
-from voicejudge.desk import RankingDesk
-from voicejudge.logins import LoginCheck, read_logins
-from voicejudge.ranker_app import launch
-from voicejudge.ranking import comparison_request, read_rankings
+from voicejudge.app.desk import RankingDesk
+from voicejudge.app.logins import LoginCheck, read_logins
+from voicejudge.app.ranking_page import launch
+from voicejudge.audio.sample_set import SampleSet, load_sample_set
+from voicejudge.labels.ranking import comparison_request, read_rankings
 
 pytestmark = pytest.mark.slow
 

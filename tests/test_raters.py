@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, z_scores
-from voicejudge.data import load_sample_set
-from voicejudge.ranking import pending_calls, rank_audio, read_rankings
-from voicejudge.raters import (
+from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.labels.ranking import pending_calls, rank_audio, read_rankings
+from voicejudge.labels.simulated_raters import (
     RaterError,
     RaterProfile,
     SimulatedRater,
@@ -148,7 +148,7 @@ def test_profile_files_are_json_or_toml(tmp_path: Path) -> None:
 
 
 def test_random_profiles_follow_their_documented_distribution() -> None:
-    from voicejudge.raters import random_profile
+    from voicejudge.labels.simulated_raters import random_profile
 
     profiles = [random_profile(seed) for seed in range(200)]
     assert random_profile(7) == random_profile(7) and load_rater_profile("random:7") == profiles[7]

@@ -4,7 +4,7 @@ import pytest
 import weave
 
 from voicejudge import JudgePrompt, Pattern, PreferencePatterns
-from voicejudge.report import ReportError, learned_beyond_brief, patterns_of
+from voicejudge.loop.report import ReportError, learned_beyond_brief, patterns_of
 
 BRIEF = "A tired old man who speaks slowly."
 

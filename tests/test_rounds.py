@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from voicejudge import BUNDLED_VOICES, LoopConfig, load_sample_set, run_rounds, simulate_rounds
-from voicejudge.raters import random_profile
+from voicejudge.labels.simulated_raters import random_profile
 
 
 @pytest.mark.slow
@@ -46,7 +46,7 @@ def test_a_non_editable_install_runs_the_demo_from_an_empty_folder(tmp_path: Pat
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
     code = (
         "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]; "
-        "import voicejudge, voicejudge.cli as cli; print('from', voicejudge.__file__); "
+        "import voicejudge, voicejudge.app.cli as cli; print('from', voicejudge.__file__); "
         "sys.exit(cli.main(['demo', '--rounds', '1', '--pairs-per-round', '2']))"
     )
     env = {**os.environ, "PYTHONPATH": str(target), "VOICEJUDGE_HOME": str(tmp_path / "home")}

@@ -14,7 +14,7 @@ import soundfile as sf
 import weave
 
 from tests.audio_corpus import tone
-from voicejudge.data import (
+from voicejudge.audio.sample_set import (
     DuplicateSampleIdError,
     SampleSet,
     SampleSetError,
@@ -117,7 +117,7 @@ def test_published_set_reads_back_byte_identical_in_another_process(client) -> N
     script = (
         "import hashlib, json, sys\n"
         "from tests import netguard; netguard.install()\n"
-        "from voicejudge.data import load_sample_set\n"
+        "from voicejudge.audio.sample_set import load_sample_set\n"
         "s = load_sample_set(sys.argv[1])\n"
         "print(json.dumps({x.id: [hashlib.sha256(x.audio).hexdigest(), x.instructions,"
         " x.meta.get('variant')] for x in s}))\n"

@@ -19,7 +19,7 @@ import pytest
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge import LocalTraceServer, load_sample_set
-from voicejudge.ranking import RANKING_FEEDBACK_TYPE, rank_audio
+from voicejudge.labels.ranking import RANKING_FEEDBACK_TYPE, rank_audio
 
 pytestmark = pytest.mark.slow
 

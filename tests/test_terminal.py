@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicejudge.ranking import RankingError, rater_name
-from voicejudge.terminal import printable, printable_data
+from voicejudge.app.terminal import printable, printable_data
+from voicejudge.labels.ranking import RankingError, rater_name
 
 
 def test_controls_and_invisible_characters_are_written_out() -> None:

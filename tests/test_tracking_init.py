@@ -109,7 +109,8 @@ def test_importing_voicejudge_leaves_the_environment_as_it_was(tmp_path: Path) -
     script = (
         "import json, os\n"
         "before = dict(os.environ)\n"
-        "import voicejudge, voicejudge.tracking, voicejudge.ranking, voicejudge.ranker_app\n"
+        "import voicejudge, voicejudge.tracking, voicejudge.labels.ranking\n"
+        "import voicejudge.app.ranking_page\n"
         "from voicejudge import init_tracking, close_tracking\n"
         "init_tracking(backend='local')\n"
         "close_tracking()\n"

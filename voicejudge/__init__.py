@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "AlignmentOutcome": "voicejudge.alignment",
-    "align": "voicejudge.alignment",
-    "JudgePromptAnalyzer": "voicejudge.analyzer",
+    "AlignmentOutcome": "voicejudge.loop.alignment",
+    "align": "voicejudge.loop.alignment",
+    "JudgePromptAnalyzer": "voicejudge.prompting.rewrite",
     "AudioClip": "voicejudge.audio",
     "AudioError": "voicejudge.audio",
     "FeatureCache": "voicejudge.audio",
@@ -24,55 +24,55 @@ _EXPORTS: dict[str, str] = {
     "z_scores": "voicejudge.audio",
     "QualityScores": "voicejudge.audio.quality",
     "assess_quality": "voicejudge.audio.quality",
-    "ModelReplyError": "voicejudge.backends",
-    "ModelRequest": "voicejudge.backends",
-    "ModelRequestError": "voicejudge.backends",
-    "backend_for": "voicejudge.backends",
-    "Brief": "voicejudge.brief",
-    "default_brief": "voicejudge.brief",
-    "load_brief": "voicejudge.brief",
-    "BUNDLED_VOICES": "voicejudge.data",
-    "SampleSet": "voicejudge.data",
-    "SampleSetError": "voicejudge.data",
-    "VoiceSample": "voicejudge.data",
-    "load_sample_set": "voicejudge.data",
-    "publish_sample_set": "voicejudge.data",
+    "ModelReplyError": "voicejudge.models",
+    "ModelRequest": "voicejudge.models",
+    "ModelRequestError": "voicejudge.models",
+    "backend_for": "voicejudge.models",
+    "Brief": "voicejudge.prompting.brief",
+    "default_brief": "voicejudge.prompting.brief",
+    "load_brief": "voicejudge.prompting.brief",
+    "BUNDLED_VOICES": "voicejudge.audio.sample_set",
+    "SampleSet": "voicejudge.audio.sample_set",
+    "SampleSetError": "voicejudge.audio.sample_set",
+    "VoiceSample": "voicejudge.audio.sample_set",
+    "load_sample_set": "voicejudge.audio.sample_set",
+    "publish_sample_set": "voicejudge.audio.sample_set",
     "ConfigError": "voicejudge.errors",
     "StoreError": "voicejudge.errors",
     "TrackingError": "voicejudge.errors",
     "VoiceJudgeError": "voicejudge.errors",
-    "HeldOutPair": "voicejudge.evaluation",
-    "HeldOutScores": "voicejudge.evaluation",
-    "evaluate_judge": "voicejudge.evaluation",
-    "score_heldout": "voicejudge.evaluation",
-    "JudgeVerdict": "voicejudge.judge",
-    "SpeechJudge": "voicejudge.judge",
-    "JudgePrompt": "voicejudge.judge_prompt",
-    "JudgePromptAnalysis": "voicejudge.judge_prompt",
-    "load_judge_prompt": "voicejudge.judge_prompt",
-    "seed_prompt": "voicejudge.judge_prompt",
-    "starting_prompt": "voicejudge.judge_prompt",
-    "PreferenceLearner": "voicejudge.learner",
-    "LineageNode": "voicejudge.lineage",
-    "lineage": "voicejudge.lineage",
-    "LoopConfig": "voicejudge.rounds",
-    "RoundResult": "voicejudge.loop",
-    "RunEvent": "voicejudge.loop",
-    "RunResult": "voicejudge.loop",
-    "run_rounds": "voicejudge.loop",
-    "Pattern": "voicejudge.patterns",
-    "PreferencePatterns": "voicejudge.patterns",
-    "Comparison": "voicejudge.ranking",
-    "RankingFeedback": "voicejudge.ranking",
-    "comparisons_from": "voicejudge.ranking",
-    "RaterProfile": "voicejudge.raters",
-    "SimulatedRater": "voicejudge.raters",
-    "load_rater_profile": "voicejudge.raters",
-    "random_profile": "voicejudge.raters",
-    "RoundState": "voicejudge.rounds",
-    "simulate_rounds": "voicejudge.rounds",
-    "Criterion": "voicejudge.rubric",
-    "score": "voicejudge.rubric",
+    "HeldOutPair": "voicejudge.evaluation.heldout",
+    "HeldOutScores": "voicejudge.evaluation.heldout",
+    "evaluate_judge": "voicejudge.evaluation.heldout",
+    "score_heldout": "voicejudge.evaluation.heldout",
+    "JudgeVerdict": "voicejudge.judging.judge",
+    "SpeechJudge": "voicejudge.judging.judge",
+    "JudgePrompt": "voicejudge.prompting.judge_prompt",
+    "JudgePromptAnalysis": "voicejudge.prompting.judge_prompt",
+    "load_judge_prompt": "voicejudge.prompting.judge_prompt",
+    "seed_prompt": "voicejudge.prompting.judge_prompt",
+    "starting_prompt": "voicejudge.prompting.judge_prompt",
+    "PreferenceLearner": "voicejudge.learning.learner",
+    "LineageNode": "voicejudge.loop.lineage",
+    "lineage": "voicejudge.loop.lineage",
+    "LoopConfig": "voicejudge.loop.state",
+    "RoundResult": "voicejudge.loop.runner",
+    "RunEvent": "voicejudge.loop.runner",
+    "RunResult": "voicejudge.loop.runner",
+    "run_rounds": "voicejudge.loop.runner",
+    "Pattern": "voicejudge.learning.patterns",
+    "PreferencePatterns": "voicejudge.learning.patterns",
+    "Comparison": "voicejudge.labels.ranking",
+    "RankingFeedback": "voicejudge.labels.ranking",
+    "comparisons_from": "voicejudge.labels.ranking",
+    "RaterProfile": "voicejudge.labels.simulated_raters",
+    "SimulatedRater": "voicejudge.labels.simulated_raters",
+    "load_rater_profile": "voicejudge.labels.simulated_raters",
+    "random_profile": "voicejudge.labels.simulated_raters",
+    "RoundState": "voicejudge.loop.state",
+    "simulate_rounds": "voicejudge.loop.state",
+    "Criterion": "voicejudge.learning.rubric",
+    "score": "voicejudge.learning.rubric",
     "Settings": "voicejudge.settings",
     "load_settings": "voicejudge.settings",
     "BackendChoice": "voicejudge.tracking",
@@ -83,8 +83,6 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
-    from voicejudge.alignment import AlignmentOutcome, align
-    from voicejudge.analyzer import JudgePromptAnalyzer
     from voicejudge.audio import (
         AudioClip,
         AudioError,
@@ -95,9 +93,7 @@ if TYPE_CHECKING:
         z_scores,
     )
     from voicejudge.audio.quality import QualityScores, assess_quality
-    from voicejudge.backends import ModelReplyError, ModelRequest, ModelRequestError, backend_for
-    from voicejudge.brief import Brief, default_brief, load_brief
-    from voicejudge.data import (
+    from voicejudge.audio.sample_set import (
         BUNDLED_VOICES,
         SampleSet,
         SampleSetError,
@@ -106,23 +102,37 @@ if TYPE_CHECKING:
         publish_sample_set,
     )
     from voicejudge.errors import ConfigError, StoreError, TrackingError, VoiceJudgeError
-    from voicejudge.evaluation import HeldOutPair, HeldOutScores, evaluate_judge, score_heldout
-    from voicejudge.judge import JudgeVerdict, SpeechJudge
-    from voicejudge.judge_prompt import (
+    from voicejudge.evaluation.heldout import (
+        HeldOutPair,
+        HeldOutScores,
+        evaluate_judge,
+        score_heldout,
+    )
+    from voicejudge.judging.judge import JudgeVerdict, SpeechJudge
+    from voicejudge.labels.ranking import Comparison, RankingFeedback, comparisons_from
+    from voicejudge.labels.simulated_raters import (
+        RaterProfile,
+        SimulatedRater,
+        load_rater_profile,
+        random_profile,
+    )
+    from voicejudge.learning.learner import PreferenceLearner
+    from voicejudge.learning.patterns import Pattern, PreferencePatterns
+    from voicejudge.learning.rubric import Criterion, score
+    from voicejudge.loop.alignment import AlignmentOutcome, align
+    from voicejudge.loop.lineage import LineageNode, lineage
+    from voicejudge.loop.runner import RoundResult, RunEvent, RunResult, run_rounds
+    from voicejudge.loop.state import LoopConfig, RoundState, simulate_rounds
+    from voicejudge.models import ModelReplyError, ModelRequest, ModelRequestError, backend_for
+    from voicejudge.prompting.brief import Brief, default_brief, load_brief
+    from voicejudge.prompting.judge_prompt import (
         JudgePrompt,
         JudgePromptAnalysis,
         load_judge_prompt,
         seed_prompt,
         starting_prompt,
     )
-    from voicejudge.learner import PreferenceLearner
-    from voicejudge.lineage import LineageNode, lineage
-    from voicejudge.loop import RoundResult, RunEvent, RunResult, run_rounds
-    from voicejudge.patterns import Pattern, PreferencePatterns
-    from voicejudge.ranking import Comparison, RankingFeedback, comparisons_from
-    from voicejudge.raters import RaterProfile, SimulatedRater, load_rater_profile, random_profile
-    from voicejudge.rounds import LoopConfig, RoundState, simulate_rounds
-    from voicejudge.rubric import Criterion, score
+    from voicejudge.prompting.rewrite import JudgePromptAnalyzer
     from voicejudge.settings import Settings, load_settings
     from voicejudge.tracking import (
         BackendChoice,

@@ -17,7 +17,7 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-from voicejudge.terminal import printable
+from voicejudge.app.terminal import printable
 from voicejudge.tracking.browse import (
     CallDetail,
     CallSummary,

@@ -1,0 +1,1 @@
+"""The user's ways in: the command line, the ranking desk and its Gradio page, and `doctor`."""

@@ -1,0 +1,1 @@
+"""Evaluation: how well a judge agrees with the person on held-out comparisons."""

@@ -1,0 +1,599 @@
+"""Human rankings: the `rank_audio` op, answers written as Weave human annotations, and the
+pairwise comparisons derived from them.
+
+A comparison asked of a person is a traced `rank_audio` call; the answer is a `RankingFeedback`
+stored as `wandb.annotation.voicejudge.labels.ranking` feedback on that call, against a published
+annotation spec, so hosted Weave shows it in its annotation column. Each call records whom it
+is asked of (a person, any person, a simulated rater) and the run or study it belongs to; an
+answer from anyone else is refused. `Comparison`s are derived from the feedback, never stored
+twice. Labels written by the original voice-judge notebook are read too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import unicodedata
+from typing import Any, cast
+
+import weave
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from weave.trace.weave_client import WeaveClient
+from weave.vendor.weave_server_sdk.types import FeedbackCreateParams
+from weave.vendor.weave_server_sdk.types.feedback_query_params import Query
+
+from voicejudge.audio.sample_set import VoiceSample
+from voicejudge.errors import VoiceJudgeError
+from voicejudge.tracking.refs import call_uri, op_name_of
+
+RANKING_SPEC = "voicejudge.labels.ranking"
+RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
+NOTEBOOK_ANNOTATION_TYPE = "wandb.annotation.AudioRanker"
+NOTEBOOK_SCORER_TYPE = "wandb.runnable.BinaryVoiceRank"
+LABELS = "ABCD"
+PERSON_SOURCE = "human"  # the source of a person's answer; also "any person" as `asked_of`
+SIMULATED_PREFIX = "simulated:"  # the source of a simulated rater's answer: simulated:<profile>
+MAX_RATER_CHARS = 64
+MAX_NOTE_CHARS = 2000
+MAX_ID_CHARS = 200
+MAX_ELAPSED_S = 24 * 3600.0
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class RankingError(VoiceJudgeError):
+    """A ranking that does not fit its comparison, or a comparison that does not exist."""
+
+
+class RankingFeedback(BaseModel):
+    """One person's (or simulated rater's) answer to one comparison.
+
+    Everything here can come from a browser, so a new answer is bounded: a rater name is one
+    printable line, a note a few paragraphs, a time a plausible number of seconds. Answers read
+    back from a store (`STORED`) are taken as they are, since others may have written them.
+    """
+
+    ranking: list[str] = Field(
+        min_length=2, max_length=len(LABELS), description="sample ids, best first"
+    )
+    tie: bool = False
+    rater: str = Field(min_length=1)
+    presented_order: list[str] = Field(default_factory=list, max_length=len(LABELS))
+    played: list[str] = Field(default_factory=list, max_length=len(LABELS))
+    note: str = ""
+    elapsed_s: float | None = None
+    ranked_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    source: str = Field(default=PERSON_SOURCE, min_length=1)
+    replaces: str | None = Field(
+        default=None, description="the feedback id of this rater's earlier answer, kept as is"
+    )
+
+    @field_validator("rater", "source", mode="before")
+    @classmethod
+    def _one_printable_line(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not _stored(info):
+            value = value.strip()
+            if not _visible(value):
+                raise ValueError(
+                    "must be one line of printable text (no control or invisible characters)"
+                )
+            if len(value) > MAX_RATER_CHARS:
+                raise ValueError(f"must be at most {MAX_RATER_CHARS} characters")
+        return value
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _printable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and not _stored(info):
+            value = value.strip()
+            if _CONTROL.search(value.replace("\n", "").replace("\t", "")):
+                raise ValueError("may hold line breaks but no other control characters")
+            if len(value) > MAX_NOTE_CHARS:
+                raise ValueError(f"must be at most {MAX_NOTE_CHARS} characters")
+        return value
+
+    @field_validator("elapsed_s")
+    @classmethod
+    def _plausible_time(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and not _stored(info) and not 0 <= value <= MAX_ELAPSED_S:
+            raise ValueError(f"must be between 0 and {MAX_ELAPSED_S:g} seconds")
+        return value
+
+    @field_validator("ranking", "presented_order", "played")
+    @classmethod
+    def _sample_ids(cls, ids: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("names a take more than once")
+        for sample_id in ids:
+            if not sample_id or (
+                not _stored(info) and (len(sample_id) > MAX_ID_CHARS or _CONTROL.search(sample_id))
+            ):
+                raise ValueError(f"{sample_id[:40]!r} is not a sample id")
+        return ids
+
+    @model_validator(mode="after")
+    def _takes_of_this_ranking(self) -> RankingFeedback:
+        for name in ("presented_order", "played"):
+            if not set(getattr(self, name)) <= set(self.ranking):
+                raise ValueError(f"{name} may only name the ranked takes")
+        return self
+
+
+def _visible(text: str) -> bool:
+    """No control, format (zero-width, bidi), surrogate, private-use or unassigned characters."""
+    return not any(unicodedata.category(char).startswith("C") for char in text)
+
+
+STORED = {"stored": True}  # validation context for answers read back from a store
+
+
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
+
+def rater_name(name: str) -> str:
+    """A rater name as it is stored: stripped, not empty, one line of visible characters
+    (no control, format or private-use characters, so no two names print alike), bounded."""
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise RankingError("Enter your name as the rater before ranking.")
+    if len(cleaned) > MAX_RATER_CHARS or not _visible(cleaned):
+        raise RankingError(
+            f"A rater name is one line of printable text, at most {MAX_RATER_CHARS} characters."
+        )
+    if cleaned.casefold().startswith(SIMULATED_PREFIX):
+        raise RankingError(
+            f"Names starting with {SIMULATED_PREFIX!r} are kept for simulated raters; "
+            "choose another name."
+        )
+    return cleaned
+
+
+class Comparison(BaseModel):
+    """A preferred-versus-rejected pair from one ranking."""
+
+    preferred_id: str
+    rejected_id: str
+    rater: str
+    call_id: str | None = None
+    note: str = ""
+
+
+class ComparisonRequest(BaseModel):
+    """What a `rank_audio` call asks: these takes, in this order, under these labels."""
+
+    sample_ids: list[str]
+    presented_order: list[str]
+    labels: dict[str, str] = Field(description="label -> sample id")
+    round: int | None = None
+    run: str | None = Field(default=None, description="the alignment run that asked it")
+    heldout: bool = Field(default=False, description="an evaluation label, never learned from")
+    asked_of: str | None = Field(
+        default=None,
+        description="whose answer it takes: a person's name, 'human' (any person) or "
+        "'simulated:<profile>'; None: anyone's",
+    )
+    study: str | None = Field(
+        default=None, description="the sample set a person's own comparison was asked in"
+    )
+
+    @property
+    def belongs_to(self) -> str:
+        """The run or study this comparison is part of, in words."""
+        if self.run is not None:
+            if self.heldout:
+                return f"run {self.run} (held-out evaluation)"
+            return f"run {self.run}" + (f" (round {self.round})" if self.round is not None else "")
+        if self.study is not None:
+            return f"study {self.study}" + (f" (asked of {self.asked_of})" if self.asked_of else "")
+        return "no run or study (an open comparison)"
+
+    def answerable_by(self, rater: str | None, source: str) -> bool:
+        """Whether an answer by `rater` from `source` may be stored on this comparison: a
+        simulated rater's comparison takes only its answers, a person's only theirs."""
+        if self.asked_of is None:
+            return True
+        if self.asked_of.startswith(SIMULATED_PREFIX) or self.asked_of == PERSON_SOURCE:
+            return source == self.asked_of
+        return source == PERSON_SOURCE and rater == self.asked_of
+
+
+class RecordedRanking(BaseModel):
+    """A ranking read back from the store, with the call it answers."""
+
+    call_id: str
+    feedback_id: str
+    feedback: RankingFeedback
+
+
+@weave.op(
+    name="rank_audio",
+    postprocess_inputs=lambda inputs: _trace_samples(inputs),
+    # traced as plain data: weave walks every attribute of a pydantic object, ~10 ms a call
+    postprocess_output=lambda request: _trace_request(request),
+)
+def rank_audio(
+    samples: list[VoiceSample],
+    round: int | None = None,
+    seed: int | None = None,
+    run: str | None = None,
+    heldout: bool = False,
+    asked_of: str | None = None,
+    study: str | None = None,
+) -> ComparisonRequest:
+    """Ask for a ranking of 2-4 takes, of whom `asked_of` names; the call is what the answer is
+    attached to."""
+    ids = [sample.id for sample in samples]
+    if not 2 <= len(ids) <= len(LABELS) or len(set(ids)) != len(ids):
+        raise RankingError(f"A comparison needs 2 to {len(LABELS)} different takes; got {ids}.")
+    order = list(ids)
+    random.Random(seed).shuffle(order)
+    return ComparisonRequest(
+        sample_ids=ids,
+        presented_order=order,
+        labels=dict(zip(LABELS, order, strict=False)),
+        round=round,
+        run=run,
+        heldout=heldout,
+        asked_of=asked_of,
+        study=study,
+    )
+
+
+def comparisons_from(feedback: RankingFeedback, call_id: str | None = None) -> list[Comparison]:
+    """Every ordered pair a ranking implies; a tie implies none."""
+    if feedback.tie:
+        return []
+    order = feedback.ranking
+    return [
+        Comparison(
+            preferred_id=better,
+            rejected_id=worse,
+            rater=feedback.rater,
+            call_id=call_id,
+            note=feedback.note,
+        )
+        for index, better in enumerate(order)
+        for worse in order[index + 1 :]
+    ]
+
+
+def publish_ranking_spec() -> Any:
+    """Publish (or find, if unchanged) the annotation spec rankings are written against."""
+    spec = weave.AnnotationSpec(
+        name=RANKING_SPEC,
+        description="A ranking of 2-4 voice takes, best first, with the rater and a note.",
+        field_schema=RankingFeedback,
+    )
+    return weave.publish(spec, name=RANKING_SPEC)
+
+
+_spec_refs: dict[tuple[int, str], str] = {}
+
+
+def _spec_ref(client: WeaveClient) -> str:
+    """The spec's ref for this client's project, published once per process."""
+    key = (id(client.server), client.project_id)
+    if key not in _spec_refs:
+        _spec_refs[key] = publish_ranking_spec().uri()
+    return _spec_refs[key]
+
+
+def submit_ranking(
+    call_id: str,
+    feedback: RankingFeedback,
+    client: WeaveClient | None = None,
+    asked: ComparisonRequest | None = None,
+) -> str:
+    """Attach a ranking to its `rank_audio` call; returns the feedback id.
+
+    A comparison counts one answer per rater: a different answer by the same rater is stored as
+    a new version that names the one it replaces, which stays readable; the same answer again
+    (a double click) stores nothing and returns the existing id.
+    """
+    client = client or _client()
+    asked = asked or _comparison_of(client, call_id)
+    if not asked.answerable_by(feedback.rater, feedback.source):
+        whose = "a person's" if asked.asked_of == PERSON_SOURCE else f"{asked.asked_of}'s"
+        raise RankingError(
+            f"Comparison {call_id} belongs to {asked.belongs_to}: it takes only {whose} "
+            f"answer, not one from {feedback.rater}."
+        )
+    if sorted(feedback.ranking) != sorted(asked.sample_ids):
+        raise RankingError(
+            f"Ranking {feedback.ranking} does not fit comparison {call_id}: it must order "
+            f"each of its takes ({', '.join(asked.sample_ids)}) exactly once."
+        )
+    call_ref = call_uri(client.project_id, call_id)
+    earlier = [
+        row
+        for row in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref)
+        if _payload_value(row).get("rater") == feedback.rater
+    ]
+    current = _current(earlier)
+    if current is not None:
+        stored = _payload_value(current)
+        if all(stored.get(key) == getattr(feedback, key) for key in _SAME_ANSWER):
+            return str(current["id"])
+        feedback = feedback.model_copy(update={"replaces": str(current["id"])})
+    row: FeedbackCreateParams = {
+        "project_id": client.project_id,
+        "weave_ref": call_ref,
+        "feedback_type": RANKING_FEEDBACK_TYPE,
+        "payload": {"value": feedback.model_dump(mode="json")},
+        "creator": feedback.rater,
+        "annotation_ref": _spec_ref(client),
+    }
+    return client.server.feedback_create(row).id
+
+
+def read_rankings(
+    client: WeaveClient | None = None, rater: str | None = None, *, include_replaced: bool = False
+) -> list[RecordedRanking]:
+    """Every stored ranking, oldest first, including labels the voice-judge notebook wrote;
+    answers a rater later replaced are left out unless `include_replaced`."""
+    client = client or _client()
+    rows = _feedback_rows(
+        client, [RANKING_FEEDBACK_TYPE, NOTEBOOK_ANNOTATION_TYPE, NOTEBOOK_SCORER_TYPE]
+    )
+    annotated = {row["weave_ref"] for row in rows if row["feedback_type"] != NOTEBOOK_SCORER_TYPE}
+    replaced = set() if include_replaced else _replaced_ids(rows)
+    recorded = []
+    for row in rows:
+        if row["feedback_type"] == NOTEBOOK_SCORER_TYPE and row["weave_ref"] in annotated:
+            continue  # the notebook's annotation of the same call says more
+        if row["id"] in replaced:
+            continue
+        feedback = _as_ranking(client, row)
+        if feedback is not None and (rater is None or feedback.rater == rater):
+            recorded.append(
+                RecordedRanking(
+                    call_id=row["weave_ref"].rsplit("/", 1)[-1],
+                    feedback_id=row["id"],
+                    feedback=feedback,
+                )
+            )
+    return recorded
+
+
+_SAME_ANSWER = ("ranking", "tie", "note", "source")
+
+
+def _payload_value(row: dict[str, Any]) -> dict[str, Any]:
+    value = (row.get("payload") or {}).get("value")
+    return value if isinstance(value, dict) else {}
+
+
+def _current(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The newest of one rater's answers to one call that nothing replaced."""
+    replaced = _replaced_ids(rows)
+    live = [row for row in rows if row["id"] not in replaced]
+    return live[-1] if live else None
+
+
+def _replaced_ids(rows: list[dict[str, Any]]) -> set[str]:
+    """Answers superseded by a later one: named by its `replaces`, or (two answers stored at
+    once by the same rater) any older one still current beside a newer one."""
+    replaced = {
+        str(_payload_value(row)["replaces"])
+        for row in rows
+        if row["feedback_type"] == RANKING_FEEDBACK_TYPE and _payload_value(row).get("replaces")
+    }
+    newest: dict[tuple[str, str], str] = {}
+    for row in rows:  # oldest first
+        if row["feedback_type"] != RANKING_FEEDBACK_TYPE or row["id"] in replaced:
+            continue
+        key = (row["weave_ref"], str(_payload_value(row).get("rater")))
+        if key in newest:
+            replaced.add(newest[key])
+        newest[key] = row["id"]
+    return replaced
+
+
+def read_comparisons(
+    client: WeaveClient | None = None, rater: str | None = None
+) -> list[Comparison]:
+    """The pairwise comparisons every stored ranking implies."""
+    return [
+        comparison
+        for recorded in read_rankings(client, rater)
+        for comparison in comparisons_from(recorded.feedback, recorded.call_id)
+    ]
+
+
+def pending_calls(
+    client: WeaveClient | None = None, rater: str | None = None, *, source: str | None = None
+) -> list[str]:
+    """`rank_audio` calls not yet answered (by `rater`, if given), oldest first; with `source`,
+    only those an answer by `rater` from that source may be stored on."""
+    client = client or _client()
+    client.flush()
+    answered = {
+        r.call_id for r in read_rankings(client) if rater is None or r.feedback.rater == rater
+    }
+    return [
+        call_id
+        for call_id, request in _comparisons(client)
+        if call_id not in answered
+        and (source is None or (request is not None and request.answerable_by(rater, source)))
+    ]
+
+
+def unanswered_comparisons(
+    client: WeaveClient | None = None,
+) -> list[tuple[str, ComparisonRequest]]:
+    """`rank_audio` calls nobody has answered yet, oldest first, with what each asks."""
+    client = client or _client()
+    client.flush()
+    answered = {r.call_id for r in read_rankings(client)}
+    return [
+        (call_id, asked)
+        for call_id, asked in _comparisons(client)
+        if asked is not None and call_id not in answered
+    ]
+
+
+def check_person_run(client: WeaveClient, run: str) -> None:
+    """Refuse a run a person cannot answer: unknown here, or asked of a simulated rater."""
+    asked = [request for _, request in _comparisons(client) if request and request.run == run]
+    if not asked:
+        runs = comparison_runs(client)
+        raise RankingError(
+            f"No run {run!r} has asked comparisons in this store (runs: "
+            f"{', '.join(runs[-5:]) or 'none yet'}); start one with voicejudge rounds "
+            "--rater human, which names it while it waits."
+        )
+    if all((r.asked_of or "").startswith(SIMULATED_PREFIX) for r in asked):
+        raise RankingError(
+            f"Run {run} is answered by a simulated rater ({asked[0].asked_of}); a person ranks "
+            "their own study (leave out --run) or a run started with --rater human."
+        )
+
+
+def comparison_runs(client: WeaveClient | None = None) -> list[str]:
+    """The alignment runs that asked comparisons in this store, in the order they began."""
+    runs = (asked.run for _, asked in _comparisons(client or _client()) if asked is not None)
+    return list(dict.fromkeys(run for run in runs if run is not None))
+
+
+def _comparisons(client: WeaveClient) -> list[tuple[str, ComparisonRequest | None]]:
+    """Every finished `rank_audio` call with what it asks, oldest first (a call whose output
+    this project cannot read, such as the notebook's, with no request)."""
+    from voicejudge.tracking import op_calls
+
+    found = []
+    for call in op_calls(client, "rank_audio"):
+        if call.exception is None:
+            found.append((call.id, _request_in(call.output)))
+    return found
+
+
+def _as_ranking(client: WeaveClient, row: dict[str, Any]) -> RankingFeedback | None:
+    payload = row["payload"]
+    rater = row.get("creator") or row.get("wb_user_id") or "unknown"
+    try:
+        if row["feedback_type"] == RANKING_FEEDBACK_TYPE:
+            value = payload.get("value") or {}
+        elif row["feedback_type"] == NOTEBOOK_ANNOTATION_TYPE:
+            ranked = sorted(payload["value"]["ranked_samples"], key=lambda s: s["rank"])
+            presented = sorted(ranked, key=lambda s: s.get("original_input_order", 0))
+            value = {
+                "ranking": [str(s["id"]) for s in ranked],
+                "presented_order": [str(s["id"]) for s in presented],
+                "rater": rater,
+                "source": "import:notebook-annotation",
+            }
+        else:
+            preferred = str(payload["output"]["preferred_sample_id"])
+            others = [i for i in _input_sample_ids(client, row["weave_ref"]) if i != preferred]
+            if len(others) != 1:
+                return None
+            value = {
+                "ranking": [preferred, others[0]],
+                "rater": rater,
+                "source": "import:notebook-scorer",
+            }
+        return RankingFeedback.model_validate(value, context=STORED)
+    except (KeyError, TypeError, ValidationError):
+        return None  # a label this project cannot interpret is left out, not guessed
+
+
+def _input_sample_ids(client: WeaveClient, call_ref: str) -> list[str]:
+    call = client.get_call(call_ref.rsplit("/", 1)[-1])
+    ids = []
+    for value in call.inputs.values():
+        for key in ("voice_instructions_id", "id"):
+            try:
+                ids.append(str(value[key]))
+                break
+            except (KeyError, TypeError, IndexError):
+                continue
+    return ids
+
+
+def comparisons_of_call(recorded: RecordedRanking) -> list[Comparison]:
+    """The pairs one stored ranking implies."""
+    return comparisons_from(recorded.feedback, recorded.call_id)
+
+
+def comparison_request(client: WeaveClient, call_id: str) -> ComparisonRequest:
+    """What a `rank_audio` call asked; `RankingError` for an unknown or unfinished call."""
+    return _comparison_of(client, call_id)
+
+
+def _comparison_of(client: WeaveClient, call_id: str) -> ComparisonRequest:
+    from voicejudge.tracking import stored_call
+
+    call = stored_call(client, call_id)
+    if call is None or call.output is None:  # perhaps not written yet by this process
+        client.flush()
+        call = stored_call(client, call_id)
+    if call is None:
+        raise RankingError(f"No comparison {call_id!r}: it is not a traced call here.")
+    if op_name_of(str(call.op_name)) != "rank_audio" or not isinstance(call.output, dict):
+        raise RankingError(f"Call {call_id!r} is not a finished rank_audio comparison.")
+    request = _request_in(call.output)
+    if request is None:
+        raise RankingError(f"Call {call_id!r} holds no comparison voicejudge can read.")
+    return request
+
+
+def _request_in(output: Any) -> ComparisonRequest | None:
+    if not isinstance(output, dict):
+        return None
+    try:
+        return ComparisonRequest.model_validate(
+            {k: v for k, v in output.items() if not str(k).startswith("_")}
+        )
+    except ValidationError:
+        return None
+
+
+def _feedback_rows(
+    client: WeaveClient, feedback_types: list[str], weave_ref: str | None = None
+) -> list[dict[str, Any]]:
+    terms: list[dict[str, Any]] = [
+        {"$in": [{"$getField": "feedback_type"}, [{"$literal": t} for t in feedback_types]]}
+    ]
+    if weave_ref is not None:
+        terms.append({"$eq": [{"$getField": "weave_ref"}, {"$literal": weave_ref}]})
+    return client.server.feedback_query(
+        {
+            "project_id": client.project_id,
+            "query": cast(Query, {"$expr": {"$and": terms}}),
+            "sort_by": [{"field": "created_at", "direction": "asc"}],
+        }
+    ).result
+
+
+def _trace_request(request: ComparisonRequest | None) -> dict[str, Any] | None:
+    return request.model_dump(mode="json") if request is not None else None
+
+
+def _trace_samples(inputs: dict[str, Any]) -> dict[str, Any]:
+    samples = inputs.get("samples") or []
+    return {
+        **{k: v for k, v in inputs.items() if k != "samples"},
+        "samples": [
+            {"id": s.id, "instructions": s.instructions, "audio": s.clip().to_weave()}
+            for s in samples
+        ],
+    }
+
+
+def _client() -> WeaveClient:
+    from weave.trace.context.weave_client_context import get_weave_client
+
+    client = get_weave_client()
+    if client is None:
+        from voicejudge.tracking import init_tracking
+
+        client = init_tracking()
+    return client

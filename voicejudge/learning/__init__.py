@@ -1,0 +1,1 @@
+"""Learning: preferred-versus-rejected comparisons in, a rubric and preference patterns out."""
