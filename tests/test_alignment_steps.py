@@ -60,7 +60,7 @@ def test_offline_learn_rewrite_judge_linked_by_refs(client, voices) -> None:
     verdict = judge.compare(samples.get("voice-001"), samples.get("voice-009"))
     client.flush()
 
-    stated = {(p.feature, p.direction) for p in patterns.strong + patterns.emerging}
+    stated = {(p.term.feature, p.term.kind) for p in patterns.strong + patterns.emerging}
     assert stated, "48 comparisons state at least one pattern"
     by_feature = {c.feature: c for c in new.criteria if c.kind != "gate"}
     for feature, direction in stated:

@@ -16,7 +16,7 @@ from voicejudge.audio.clip import AudioClip, resample
 from voicejudge.audio.features import extract_features
 from voicejudge.audio.quality import assess_quality, describe
 from voicejudge.audio.synth import LINES, VoiceRecipe, synthesize_many
-from voicejudge.learning.rubric import FEATURE_LABELS
+from voicejudge.learning.terms import FEATURE_LABELS
 
 PITCHES = (5, 25, 45, 65, 85)
 SPEEDS = (110, 150, 190, 230, 270)

@@ -74,7 +74,7 @@ def _populate(client: WeaveClient) -> str:
     load_takes(["quiet.wav"])
     _, call = judge_round.call(["take-1", "take-2"])
     call.feedback.add(
-        "voicejudge.labels.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"}
+        "voicejudge.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"}
     )
     call.feedback.add_note("second one sounds older")
     with contextlib.suppress(ValueError):
@@ -224,7 +224,7 @@ def test_show_summarises_inputs_output_feedback_and_children(traced) -> None:
     assert detail["inputs"] == {"pair": ["take-1", "take-2"]}
     assert detail["output"] == ["take-2", "take-1"]
     assert [f["feedback_type"] for f in detail["feedback"]] == [
-        "voicejudge.labels.ranking",
+        "voicejudge.ranking",
         "wandb.note.1",
     ]
     assert [c["op"] for c in detail["children"]] == ["rank_audio"]

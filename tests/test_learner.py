@@ -79,9 +79,9 @@ def test_finds_a_taste_on_a_feature_nobody_named(voices) -> None:
     ]
     for seed in range(3):
         patterns = learn_acoustic(labelled_pairs(features, hidden, 64, seed, 0.05), features, [])
-        about_pauses = [p for p in patterns.strong if p.feature == "pause_ratio"]
+        about_pauses = [p for p in patterns.strong if p.term and p.term.feature == "pause_ratio"]
         assert about_pauses, [p.statement for p in patterns.strong + patterns.emerging]
-        assert about_pauses[0].direction != "higher"
+        assert about_pauses[0].term.kind != "higher"
 
 
 def test_stated_patterns_follow_the_rater(voices) -> None:
@@ -89,7 +89,7 @@ def test_stated_patterns_follow_the_rater(voices) -> None:
     wrong = {(c.feature, "higher" if c.kind == "lower" else "lower") for c in HIDDEN}
     for seed in range(5):
         patterns = learn_acoustic(_labelled_pairs(features, 64, seed=seed), features, prior=[])
-        stated = {(p.feature, p.direction) for p in patterns.strong + patterns.emerging}
+        stated = {(p.term.feature, p.term.kind) for p in patterns.strong + patterns.emerging}
         assert not stated & wrong, stated
         assert patterns.comparisons == 64 and len(patterns.learned_from) == 64
         rubric = [c for p in patterns.strong + patterns.emerging if (c := p.as_criterion())]
@@ -109,8 +109,8 @@ def test_patterns_carry_their_evidence(voices) -> None:
     for pattern in patterns.strong + patterns.emerging:
         assert pattern.support + pattern.against <= 64
         criterion = pattern.as_criterion()
-        assert criterion is not None and criterion.feature == pattern.feature
-    pitch = [p for p in patterns.strong + patterns.emerging if p.feature == "f0_median_hz"]
+        assert criterion is not None and pattern.term and criterion.feature == pattern.term.feature
+    pitch = [p for p in patterns.strong + patterns.emerging if p.term and p.term.feature == "f0_median_hz"]
     assert pitch and "pitch" in pitch[0].statement
 
 
@@ -121,7 +121,7 @@ def test_is_deterministic_and_states_nothing_strong_without_evidence(voices) -> 
     assert learn_acoustic([], features, prior=[]).emerging == []
     from_prior = learn_acoustic([], features, prior=HIDDEN)
     assert from_prior.strong == []
-    assert {(p.feature, p.direction) for p in from_prior.emerging} == {
+    assert {(p.term.feature, p.term.kind) for p in from_prior.emerging} == {
         (c.feature, c.kind) for c in HIDDEN
     }
 
@@ -144,7 +144,7 @@ def test_contradicted_prior_is_not_stated(voices) -> None:
     wrong_prior = [Criterion(feature="f0_median_hz", kind="higher", weight=1.0)]
     pairs = _labelled_pairs(features, 64, seed=4)
     patterns = learn_acoustic(pairs, features, wrong_prior)
-    stated = {(p.feature, p.direction) for p in patterns.strong + patterns.emerging}
+    stated = {(p.term.feature, p.term.kind) for p in patterns.strong + patterns.emerging}
     assert ("f0_median_hz", "higher") not in stated
     pitch = [
         c
@@ -180,7 +180,7 @@ def test_unusable_learner_claims_are_repaired_then_an_error(gemini, voices) -> N
     bad = {"statement": "Likes pitchiness", "feature": "pitchiness", "direction": "lower"}
     gemini.default = lambda r: reply({"reasoning": "r", "strong": [bad], "emerging": []})
     learner = PreferenceLearner(model="gemini:gemini-test", max_audio_pairs=0)
-    with pytest.raises(ModelReplyError, match="not usable"):
+    with pytest.raises(ModelReplyError, match="unknown feature 'pitchiness'"):
         learner.update(labelled_pairs(features, LOWER_PITCH, 4), samples)
     assert len(gemini.requests) == 2, "one repair request after the unusable reply"
 

@@ -94,7 +94,7 @@ def test_submitted_rankings_read_back_from_another_client(client, voices) -> Non
     feedback = list(reader.get_call(pair).feedback)
     assert [f.feedback_type for f in feedback] == [RANKING_FEEDBACK_TYPE]
     spec = reader.get(weave.ref(feedback[0].annotation_ref))
-    assert spec.name == "voicejudge.labels.ranking" and "ranking" in spec.field_schema["properties"]
+    assert spec.name == "voicejudge.ranking" and "ranking" in spec.field_schema["properties"]
 
 
 def test_one_current_answer_per_rater_and_a_replaced_one_stays_readable(client, voices) -> None:

@@ -57,7 +57,7 @@ def test_patterns_of_a_prompt_read_back_from_the_store_and_a_missing_ref_is_a_cl
     found = patterns_of(prompt)
 
     assert found is not None and found.comparisons == 4
-    assert found.strong[0].feature == "syll_rate" and found.strong[0].confidence == 0.97
+    assert found.strong[0].term.feature == "syll_rate" and found.strong[0].confidence == 0.97
     assert patterns_of(JudgePrompt(text="Judge the takes.")) is None
     missing = ref.rsplit(":", 1)[0] + ":" + "0" * 40
     with pytest.raises(ReportError, match="cannot read the patterns"):

@@ -85,14 +85,14 @@ def test_op_call_returns_the_stored_call(client: WeaveClient) -> None:
 
 def test_feedback_add_reaction_note_read_back(client: WeaveClient) -> None:
     _, call = add.call(1, 1)
-    call.feedback.add("voicejudge.labels.ranking", {"ranking": ["b", "a"], "rater": "ann"})
+    call.feedback.add("voicejudge.ranking", {"ranking": ["b", "a"], "rater": "ann"})
     call.feedback.add_reaction("👍")
     call.feedback.add_note("the second take is rougher")
 
     reread = _reopened(client).get_call(call.id)
     feedback = list(reread.feedback)
     kinds = [f.feedback_type for f in feedback]
-    assert kinds == ["voicejudge.labels.ranking", "wandb.reaction.1", "wandb.note.1"]
+    assert kinds == ["voicejudge.ranking", "wandb.reaction.1", "wandb.note.1"]
     assert feedback[0].payload == {"ranking": ["b", "a"], "rater": "ann"}
     assert feedback[1].payload["emoji"] == "👍"
     assert feedback[2].payload["note"] == "the second take is rougher"

@@ -2,7 +2,7 @@
 pairwise comparisons derived from them.
 
 A comparison asked of a person is a traced `rank_audio` call; the answer is a `RankingFeedback`
-stored as `wandb.annotation.voicejudge.labels.ranking` feedback on that call, against a published
+stored as `wandb.annotation.voicejudge.ranking` feedback on that call, against a published
 annotation spec, so hosted Weave shows it in its annotation column. Each call records whom it
 is asked of (a person, any person, a simulated rater) and the run or study it belongs to; an
 answer from anyone else is refused. `Comparison`s are derived from the feedback, never stored
@@ -15,7 +15,7 @@ import datetime as dt
 import random
 import re
 import unicodedata
-from typing import Any, cast
+from typing import Any
 
 import weave
 from pydantic import (
@@ -27,14 +27,18 @@ from pydantic import (
     model_validator,
 )
 from weave.trace.weave_client import WeaveClient
-from weave.vendor.weave_server_sdk.types import FeedbackCreateParams
-from weave.vendor.weave_server_sdk.types.feedback_query_params import Query
 
 from voicejudge.audio.sample_set import VoiceSample
 from voicejudge.errors import VoiceJudgeError
+from voicejudge.tracking.gateway import (
+    StoredFeedback,
+    add_feedback,
+    feedback_rows,
+    read_call,
+)
 from voicejudge.tracking.refs import call_uri, op_name_of
 
-RANKING_SPEC = "voicejudge.labels.ranking"
+RANKING_SPEC = "voicejudge.ranking"
 RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
 NOTEBOOK_ANNOTATION_TYPE = "wandb.annotation.AudioRanker"
 NOTEBOOK_SCORER_TYPE = "wandb.runnable.BinaryVoiceRank"
@@ -314,24 +318,22 @@ def submit_ranking(
     call_ref = call_uri(client.project_id, call_id)
     earlier = [
         row
-        for row in _feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref)
-        if _payload_value(row).get("rater") == feedback.rater
+        for row in feedback_rows(client, [RANKING_FEEDBACK_TYPE], call_ref)
+        if row.value.get("rater") == feedback.rater
     ]
     current = _current(earlier)
     if current is not None:
-        stored = _payload_value(current)
-        if all(stored.get(key) == getattr(feedback, key) for key in _SAME_ANSWER):
-            return str(current["id"])
-        feedback = feedback.model_copy(update={"replaces": str(current["id"])})
-    row: FeedbackCreateParams = {
-        "project_id": client.project_id,
-        "weave_ref": call_ref,
-        "feedback_type": RANKING_FEEDBACK_TYPE,
-        "payload": {"value": feedback.model_dump(mode="json")},
-        "creator": feedback.rater,
-        "annotation_ref": _spec_ref(client),
-    }
-    return client.server.feedback_create(row).id
+        if all(current.value.get(key) == getattr(feedback, key) for key in _SAME_ANSWER):
+            return current.id
+        feedback = feedback.model_copy(update={"replaces": current.id})
+    return add_feedback(
+        client,
+        call_ref,
+        RANKING_FEEDBACK_TYPE,
+        {"value": feedback.model_dump(mode="json")},
+        creator=feedback.rater,
+        annotation_ref=_spec_ref(client),
+    )
 
 
 def read_rankings(
@@ -340,25 +342,21 @@ def read_rankings(
     """Every stored ranking, oldest first, including labels the voice-judge notebook wrote;
     answers a rater later replaced are left out unless `include_replaced`."""
     client = client or _client()
-    rows = _feedback_rows(
+    rows = feedback_rows(
         client, [RANKING_FEEDBACK_TYPE, NOTEBOOK_ANNOTATION_TYPE, NOTEBOOK_SCORER_TYPE]
     )
-    annotated = {row["weave_ref"] for row in rows if row["feedback_type"] != NOTEBOOK_SCORER_TYPE}
+    annotated = {row.weave_ref for row in rows if row.feedback_type != NOTEBOOK_SCORER_TYPE}
     replaced = set() if include_replaced else _replaced_ids(rows)
     recorded = []
     for row in rows:
-        if row["feedback_type"] == NOTEBOOK_SCORER_TYPE and row["weave_ref"] in annotated:
+        if row.feedback_type == NOTEBOOK_SCORER_TYPE and row.weave_ref in annotated:
             continue  # the notebook's annotation of the same call says more
-        if row["id"] in replaced:
+        if row.id in replaced or row.call_id is None:
             continue
         feedback = _as_ranking(client, row)
         if feedback is not None and (rater is None or feedback.rater == rater):
             recorded.append(
-                RecordedRanking(
-                    call_id=row["weave_ref"].rsplit("/", 1)[-1],
-                    feedback_id=row["id"],
-                    feedback=feedback,
-                )
+                RecordedRanking(call_id=row.call_id, feedback_id=row.id, feedback=feedback)
             )
     return recorded
 
@@ -366,34 +364,29 @@ def read_rankings(
 _SAME_ANSWER = ("ranking", "tie", "note", "source")
 
 
-def _payload_value(row: dict[str, Any]) -> dict[str, Any]:
-    value = (row.get("payload") or {}).get("value")
-    return value if isinstance(value, dict) else {}
-
-
-def _current(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _current(rows: list[StoredFeedback]) -> StoredFeedback | None:
     """The newest of one rater's answers to one call that nothing replaced."""
     replaced = _replaced_ids(rows)
-    live = [row for row in rows if row["id"] not in replaced]
+    live = [row for row in rows if row.id not in replaced]
     return live[-1] if live else None
 
 
-def _replaced_ids(rows: list[dict[str, Any]]) -> set[str]:
+def _replaced_ids(rows: list[StoredFeedback]) -> set[str]:
     """Answers superseded by a later one: named by its `replaces`, or (two answers stored at
     once by the same rater) any older one still current beside a newer one."""
     replaced = {
-        str(_payload_value(row)["replaces"])
+        str(row.value["replaces"])
         for row in rows
-        if row["feedback_type"] == RANKING_FEEDBACK_TYPE and _payload_value(row).get("replaces")
+        if row.feedback_type == RANKING_FEEDBACK_TYPE and row.value.get("replaces")
     }
     newest: dict[tuple[str, str], str] = {}
     for row in rows:  # oldest first
-        if row["feedback_type"] != RANKING_FEEDBACK_TYPE or row["id"] in replaced:
+        if row.feedback_type != RANKING_FEEDBACK_TYPE or row.id in replaced:
             continue
-        key = (row["weave_ref"], str(_payload_value(row).get("rater")))
+        key = (row.weave_ref, str(row.value.get("rater")))
         if key in newest:
             replaced.add(newest[key])
-        newest[key] = row["id"]
+        newest[key] = row.id
     return replaced
 
 
@@ -475,13 +468,13 @@ def _comparisons(client: WeaveClient) -> list[tuple[str, ComparisonRequest | Non
     return found
 
 
-def _as_ranking(client: WeaveClient, row: dict[str, Any]) -> RankingFeedback | None:
-    payload = row["payload"]
-    rater = row.get("creator") or row.get("wb_user_id") or "unknown"
+def _as_ranking(client: WeaveClient, row: StoredFeedback) -> RankingFeedback | None:
+    payload = row.payload
+    rater = row.creator or row.wb_user_id or "unknown"
     try:
-        if row["feedback_type"] == RANKING_FEEDBACK_TYPE:
-            value = payload.get("value") or {}
-        elif row["feedback_type"] == NOTEBOOK_ANNOTATION_TYPE:
+        if row.feedback_type == RANKING_FEEDBACK_TYPE:
+            value = row.value
+        elif row.feedback_type == NOTEBOOK_ANNOTATION_TYPE:
             ranked = sorted(payload["value"]["ranked_samples"], key=lambda s: s["rank"])
             presented = sorted(ranked, key=lambda s: s.get("original_input_order", 0))
             value = {
@@ -492,7 +485,7 @@ def _as_ranking(client: WeaveClient, row: dict[str, Any]) -> RankingFeedback | N
             }
         else:
             preferred = str(payload["output"]["preferred_sample_id"])
-            others = [i for i in _input_sample_ids(client, row["weave_ref"]) if i != preferred]
+            others = [i for i in _input_sample_ids(client, str(row.call_id)) if i != preferred]
             if len(others) != 1:
                 return None
             value = {
@@ -505,8 +498,8 @@ def _as_ranking(client: WeaveClient, row: dict[str, Any]) -> RankingFeedback | N
         return None  # a label this project cannot interpret is left out, not guessed
 
 
-def _input_sample_ids(client: WeaveClient, call_ref: str) -> list[str]:
-    call = client.get_call(call_ref.rsplit("/", 1)[-1])
+def _input_sample_ids(client: WeaveClient, call_id: str) -> list[str]:
+    call = client.get_call(call_id)
     ids = []
     for value in call.inputs.values():
         for key in ("voice_instructions_id", "id"):
@@ -529,12 +522,10 @@ def comparison_request(client: WeaveClient, call_id: str) -> ComparisonRequest:
 
 
 def _comparison_of(client: WeaveClient, call_id: str) -> ComparisonRequest:
-    from voicejudge.tracking import stored_call
-
-    call = stored_call(client, call_id)
+    call = read_call(client, call_id)
     if call is None or call.output is None:  # perhaps not written yet by this process
         client.flush()
-        call = stored_call(client, call_id)
+        call = read_call(client, call_id)
     if call is None:
         raise RankingError(f"No comparison {call_id!r}: it is not a traced call here.")
     if op_name_of(str(call.op_name)) != "rank_audio" or not isinstance(call.output, dict):
@@ -554,23 +545,6 @@ def _request_in(output: Any) -> ComparisonRequest | None:
         )
     except ValidationError:
         return None
-
-
-def _feedback_rows(
-    client: WeaveClient, feedback_types: list[str], weave_ref: str | None = None
-) -> list[dict[str, Any]]:
-    terms: list[dict[str, Any]] = [
-        {"$in": [{"$getField": "feedback_type"}, [{"$literal": t} for t in feedback_types]]}
-    ]
-    if weave_ref is not None:
-        terms.append({"$eq": [{"$getField": "weave_ref"}, {"$literal": weave_ref}]})
-    return client.server.feedback_query(
-        {
-            "project_id": client.project_id,
-            "query": cast(Query, {"$expr": {"$and": terms}}),
-            "sort_by": [{"field": "created_at", "direction": "asc"}],
-        }
-    ).result
 
 
 def _trace_request(request: ComparisonRequest | None) -> dict[str, Any] | None:

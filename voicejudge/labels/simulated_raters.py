@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -30,6 +30,7 @@ from voicejudge.labels.ranking import (
     submit_ranking,
 )
 from voicejudge.learning.rubric import Criterion, score
+from voicejudge.learning.terms import FeatureTerm
 from voicejudge.settings import load_settings
 
 BUNDLED_PROFILES = Path(str(resources.files("voicejudge.assets").joinpath("raters")))
@@ -40,57 +41,54 @@ class RaterError(VoiceJudgeError):
     """A rater profile that cannot be read or used."""
 
 
-class RaterTerm(BaseModel):
-    """One part of a rater's utility."""
+class RaterTerm(FeatureTerm):
+    """One part of a rater's utility: a term over a feature with its weight. Profiles may
+    write a `linear` term with a signed weight, and a gate's limit as a quantile of the set."""
 
-    feature: str
-    kind: Literal["linear", "target", "gate"]
-    weight: float = Field(description="linear: signed, per z-unit; target and gate: >= 0")
-    target: float | None = Field(default=None, description="ideal z-score, for kind=target")
-    threshold: float | None = Field(default=None, description="raw-unit limit, for kind=gate")
+    weight: float = Field(ge=0, description="importance, per z-unit (a gate's: its penalty)")
     quantile: float | None = Field(
         default=None,
         gt=0,
         lt=1,
         description="kind=gate: the limit is this quantile of the set (instead of threshold)",
     )
-    below: bool = Field(default=True, description="the gate penalises values below threshold")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _signed_linear(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("kind") == "linear":
+            weight = value.get("weight", 0)
+            if isinstance(weight, int | float):
+                kind = "lower" if weight < 0 else "higher"
+                return {**value, "kind": kind, "weight": abs(weight)}
+        return value
 
     @model_validator(mode="after")
-    def _complete(self) -> RaterTerm:
-        if self.feature not in FEATURE_NAMES:
-            raise ValueError(f"unknown feature {self.feature!r}; use one of {FEATURE_NAMES}")
-        if self.kind == "target" and self.target is None:
-            raise ValueError(f"the target term on {self.feature} needs 'target' (a z-score)")
-        if self.kind == "gate" and (self.threshold is None) == (self.quantile is None):
+    def _one_limit(self) -> RaterTerm:
+        if self.kind == "gate" and self.threshold is not None and self.quantile is not None:
             raise ValueError(
                 f"the gate term on {self.feature} needs 'threshold' (raw units) or 'quantile' "
                 "(of the sample set), not both"
             )
-        if self.kind != "linear" and self.weight < 0:
-            raise ValueError(f"the {self.kind} term on {self.feature} needs a weight >= 0")
         return self
 
+    def _limit_given_later(self) -> bool:
+        return self.quantile is not None
+
     def as_criterion(self, values: Sequence[float] = ()) -> Criterion | None:
-        """The same term as a rubric criterion (None for a zero linear weight); a quantile gate
-        takes its limit from `values`, the feature's raw values over the sample set."""
-        if self.kind == "linear":
-            if self.weight == 0:
-                return None
-            kind = "higher" if self.weight > 0 else "lower"
-            return Criterion(feature=self.feature, kind=kind, weight=abs(self.weight))
+        """The same term as a rubric criterion (None for a zero weight); a quantile gate takes
+        its limit from `values`, the feature's raw values over the sample set."""
+        if self.weight == 0:
+            return None
         threshold = self.threshold
         if self.kind == "gate" and self.quantile is not None:
             if not values:
                 raise RaterError(f"the quantile gate on {self.feature} needs the sample set")
             threshold = round(float(np.quantile(np.asarray(values, dtype=float), self.quantile)), 6)
         return Criterion(
-            feature=self.feature,
-            kind=self.kind,
+            **self.model_dump(include={"feature", "kind", "target", "below"}),
             weight=self.weight,
-            target=self.target,
             threshold=threshold,
-            below=self.below,
         )
 
 

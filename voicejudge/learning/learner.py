@@ -62,7 +62,6 @@ class PreferenceLearner(weave.Model):
             parts=self._evidence(comparisons, samples, features),
             response_type=LearnerReply,
             temperature=self.temperature,
-            check=_check_claims,
         )
         reply: LearnerReply = run_sync(backend_for(self.model).generate(request))
         patterns = consolidate(reply, comparisons, features, learner=self.model)
@@ -113,7 +112,7 @@ def consolidate(
         kept, kept_strong = merged[key]
         if (claim.support - claim.against, strong) > (kept.support - kept.against, kept_strong):
             claim, strong, kept, kept_strong = kept, kept_strong, claim, strong
-        if claim.direction != kept.direction or claim.target != kept.target:
+        if claim.term != kept.term:
             kept = kept.model_copy(update={"against": kept.against + claim.support})
         merged[key] = (kept, kept_strong)
     strong_patterns, emerging_patterns = [], []
@@ -122,17 +121,13 @@ def consolidate(
             continue  # clearly contradicted; a balanced count is left to the fit's confidence
         pattern = Pattern(
             statement=claim.statement,
-            feature=claim.feature,
-            direction=claim.direction,
+            term=claim.term,
             support=claim.support,
             against=claim.against,
             confidence=claim.confidence
             if claim.confidence is not None
             else _evidence_confidence(claim.support, claim.against),
             effect=abs(claim.effect),
-            target=claim.target,
-            threshold=claim.threshold,
-            below=claim.below,
         )
         if strong and pattern.support >= 3 and pattern.support >= 2 * max(pattern.against, 1):
             strong_patterns.append(pattern)
@@ -148,20 +143,12 @@ def consolidate(
     )
 
 
-def _check_claims(reply: LearnerReply) -> None:
-    """Every claim about a feature must make a valid criterion (else the reply is repaired)."""
-    for claim in reply.strong + reply.emerging:
-        try:
-            claim.as_criterion()
-        except ValueError as exc:
-            raise ValueError(f"pattern {claim.statement!r} is not usable: {exc}") from None
-
-
 def _claim_key(claim: PatternClaim) -> str:
-    if claim.feature and claim.direction:
-        if claim.direction == "gate":
-            return f"{claim.feature}:gate:{claim.threshold}:{claim.below}"
-        return f"{claim.feature}:effect"
+    term = claim.term
+    if term is not None:
+        if term.kind == "gate":
+            return f"{term.feature}:gate:{term.threshold}:{term.below}"
+        return f"{term.feature}:effect"
     return " ".join(claim.statement.lower().split())
 
 

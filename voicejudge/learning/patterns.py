@@ -2,43 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 import weave
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from voicejudge.learning.rubric import Criterion
+from voicejudge.learning.terms import FeatureTerm
 
-Direction = Literal["higher", "lower", "target", "gate"]
+_TERM_FIELDS = ("feature", "target", "threshold", "below")
 
 
 class PatternClaim(BaseModel):
-    """A preference as a learner states it: what, about which feature, and the evidence."""
+    """A preference as a learner states it: in words, as a term over a feature when one fits,
+    and the evidence for it."""
 
     statement: str
-    feature: str | None = None
-    direction: Direction | None = None
+    term: FeatureTerm | None = Field(
+        default=None,
+        description="the feature it is about and which way; none for a claim "
+        "about no particular feature",
+    )
     support: int = Field(default=0, ge=0, description="comparisons that agree with it")
     against: int = Field(default=0, ge=0, description="comparisons that contradict it")
     effect: float = Field(default=1.0, description="importance, z-units")
-    target: float | None = None
-    threshold: float | None = None
-    below: bool = True
     confidence: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_term(cls, value: Any) -> Any:
+        """Also take the term's fields at the top level, with `direction` as its kind (how a
+        model naturally writes a claim, and how earlier versions stored patterns)."""
+        if not isinstance(value, dict) or "term" in value:
+            return value
+        flat = {key: value[key] for key in (*_TERM_FIELDS, "direction") if key in value}
+        rest = {key: item for key, item in value.items() if key not in flat}
+        if flat.get("feature") is None and flat.get("direction") is None:
+            return rest
+        if flat.get("feature") is None or flat.get("direction") is None:
+            raise ValueError("a pattern about a feature needs both 'feature' and 'direction'")
+        flat["kind"] = flat.pop("direction")
+        return {**rest, "term": {k: v for k, v in flat.items() if v is not None}}
 
     def as_criterion(self) -> Criterion | None:
         """The rubric criterion it asks for; None for a claim about no particular feature."""
-        if self.feature is None and self.direction is None:
+        if self.term is None:
             return None
-        if self.feature is None or self.direction is None:
-            raise ValueError("a pattern about a feature needs both 'feature' and 'direction'")
         return Criterion(
-            feature=self.feature,
-            kind=self.direction,
+            **self.term.model_dump(),
             weight=abs(self.effect),
-            target=self.target,
-            threshold=self.threshold,
-            below=self.below,
             rationale=self.statement,
             source="learned",
         )

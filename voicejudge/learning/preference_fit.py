@@ -20,8 +20,9 @@ import numpy as np
 from voicejudge.audio.features import FEATURE_NAMES, Features, z_scores
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.labels.ranking import Comparison
-from voicejudge.learning.patterns import Direction, Pattern, PreferencePatterns
-from voicejudge.learning.rubric import Criterion, feature_label, gate_tripped
+from voicejudge.learning.patterns import Pattern, PreferencePatterns
+from voicejudge.learning.rubric import Criterion
+from voicejudge.learning.terms import FeatureTerm
 
 TermKind = Literal["linear", "target", "gate"]
 
@@ -63,16 +64,9 @@ class LearnerError(VoiceJudgeError):
     """The learner cannot run on what it was given."""
 
 
-@dataclass(frozen=True)
-class Gate:
+def _gate(feature: str, threshold: float, below: bool) -> FeatureTerm:
     """A penalty for raw values of `feature` below (or above) `threshold`."""
-
-    feature: str
-    threshold: float
-    below: bool
-
-    def tripped(self, value: float | None) -> bool:
-        return gate_tripped(value, self.threshold, self.below)
+    return FeatureTerm(feature=feature, kind="gate", threshold=threshold, below=below)
 
 
 @dataclass(frozen=True)
@@ -84,7 +78,7 @@ class CandidateTerm:
     log_odds: float
     prior_mean: tuple[float, float] = (0.0, 0.0)
     prior_precision: tuple[float, float] = (LINEAR_PRECISION, LINEAR_PRECISION)
-    gate: Gate | None = None
+    gate: FeatureTerm | None = None
     stated: bool = False
 
     def columns(
@@ -155,7 +149,7 @@ def _generic_terms(
     return terms
 
 
-def _quantile_gates(feature: str, values: Sequence[float | None]) -> list[Gate]:
+def _quantile_gates(feature: str, values: Sequence[float | None]) -> list[FeatureTerm]:
     """Gates at `GATE_QUANTILES` of the measured values, one per distinct set of takes tripped."""
     measured = np.array([v for v in values if v is not None], dtype=float)
     if measured.size < 4:
@@ -163,7 +157,7 @@ def _quantile_gates(feature: str, values: Sequence[float | None]) -> list[Gate]:
     gates, seen = [], set()
     for below in (True, False):
         for q in GATE_QUANTILES:
-            gate = Gate(feature, float(np.quantile(measured, q if below else 1 - q)), below)
+            gate = _gate(feature, float(np.quantile(measured, q if below else 1 - q)), below)
             tripped = tuple(gate.tripped(v) for v in values)
             if not any(tripped) or all(tripped) or tripped in seen:
                 continue
@@ -175,10 +169,14 @@ def _quantile_gates(feature: str, values: Sequence[float | None]) -> list[Gate]:
 def _stated_term(criterion: Criterion) -> CandidateTerm:
     w, precision = criterion.weight, (STATED_PRECISION, STATED_PRECISION)
     if criterion.kind == "gate":
-        assert criterion.threshold is not None
-        gate = Gate(criterion.feature, criterion.threshold, criterion.below)
         return CandidateTerm(
-            criterion.feature, "gate", STATED_LOG_ODDS, (w, 0.0), precision, gate, stated=True
+            criterion.feature,
+            "gate",
+            STATED_LOG_ODDS,
+            (w, 0.0),
+            precision,
+            criterion.as_term(),
+            stated=True,
         )
     if criterion.kind == "target":
         assert criterion.target is not None
@@ -335,17 +333,18 @@ class Fit:
         return exported
 
 
-def _complement(gate: Gate, candidates: CandidateSet) -> Gate:
+def _complement(gate: FeatureTerm, candidates: CandidateSet) -> FeatureTerm:
     """The gate tripped by exactly the takes `gate` passes (a threshold halfway to the nearest
     measured value on the other side)."""
     values = [r[gate.feature] for r in candidates.raw if r[gate.feature] is not None]
+    assert gate.threshold is not None
     if gate.below:
         lower = [v for v in values if v < gate.threshold]
         threshold = 0.5 * (max(lower) + gate.threshold) if lower else gate.threshold
-        return Gate(gate.feature, float(threshold), below=False)
+        return _gate(gate.feature, float(threshold), below=False)
     upper = [v for v in values if v > gate.threshold]
     threshold = 0.5 * (min(upper) + gate.threshold) if upper else gate.threshold
-    return Gate(gate.feature, float(threshold), below=True)
+    return _gate(gate.feature, float(threshold), below=True)
 
 
 def _dense_columns(candidates: CandidateSet, rows: np.ndarray) -> np.ndarray:
@@ -611,27 +610,14 @@ def _pattern(
     z: Mapping[str, Mapping[str, float]],
     raw: Mapping[str, Mapping[str, float | None]],
 ) -> Pattern:
-    label = feature_label(criterion.feature)
-    if criterion.kind == "gate":
-        side = "below" if criterion.below else "above"
-        statement = f"Rejects {label} {side} {criterion.threshold:.4g}"
-    elif criterion.kind == "target":
-        statement = f"Prefers {label} near z={criterion.target:+.1f}"
-    else:
-        statement = f"Prefers {criterion.kind} {label}"
     support, against = _evidence(criterion, comparisons, z, raw)
-    direction: Direction = criterion.kind
     return Pattern(
-        statement=statement,
-        feature=criterion.feature,
-        direction=direction,
+        statement=criterion.preference(labelled=True).capitalize(),
+        term=criterion.as_term(),
         support=support,
         against=against,
         confidence=confidence,
         effect=criterion.weight,
-        target=criterion.target,
-        threshold=criterion.threshold,
-        below=criterion.below,
     )
 
 
@@ -671,7 +657,7 @@ def _tally(margins: Iterable[float]) -> tuple[int, int]:
 def _gate_evidence(
     comparisons: Sequence[Comparison],
     raw: Mapping[str, Mapping[str, float | None]],
-    gate: Gate,
+    gate: FeatureTerm,
 ) -> tuple[int, int]:
     def tripped(sample_id: str) -> bool:
         return gate.tripped(raw[sample_id][gate.feature])
@@ -697,9 +683,7 @@ def _evidence(
     raw: Mapping[str, Mapping[str, float | None]],
 ) -> tuple[int, int]:
     if criterion.kind == "gate":
-        assert criterion.threshold is not None
-        gate = Gate(criterion.feature, criterion.threshold, criterion.below)
-        return _gate_evidence(comparisons, raw, gate)
+        return _gate_evidence(comparisons, raw, criterion)
     if criterion.kind == "target":
         assert criterion.target is not None
         return _target_evidence(comparisons, z, criterion.feature, criterion.target)

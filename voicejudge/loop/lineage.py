@@ -3,7 +3,8 @@
 Walks the refs the steps leave in the store: a verdict or evaluation names its judge prompt; a
 prompt version names the version it was rewritten from and the patterns it was rewritten with;
 patterns name the `rank_audio` calls they were learned from; the answers on those calls name
-the rater. Reads raw store records; object refs are read from the project they name.
+the rater. Reads stored records through the tracking gateway; object refs are read from the
+project they name.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.labels.ranking import RecordedRanking, comparisons_from, read_rankings
+from voicejudge.learning.rubric import Criterion
+from voicejudge.tracking.gateway import Call, read_call, read_object
 from voicejudge.tracking.refs import (
     REF_PREFIX,
+    call_id_of,
     call_uri,
-    is_call_ref,
     object_ref,
     op_name_of,
-    project_of,
     refs_in,
 )
 
@@ -61,24 +63,16 @@ class _Reader:
             ref = object_ref(uri)
         except ValueError as exc:
             raise LineageError(str(exc)) from None
-        name = ref.name
-        try:
-            found = self.client.server.obj_read(
-                {"project_id": project_of(uri), "object_id": name, "digest": ref.digest}
-            ).obj
-        except Exception:  # the server raises its own not-found types
-            raise LineageError(f"No object {uri} in this store.") from None
+        found = read_object(self.client, ref)
+        if found is None:
+            raise LineageError(f"No object {uri} in this store.")
         if not isinstance(found.val, dict):
             raise LineageError(f"{uri} holds a {type(found.val).__name__}, not an object.")
-        return name, found.version_index, found.val
+        return ref.name, found.version_index, found.val
 
-    def call(self, call_id: str) -> Any:
+    def call(self, call_id: str) -> Call:
         self.client.flush()
-        try:
-            found = self.client.server.call_read({"project_id": self.project_id, "id": call_id})
-        except Exception:  # the server raises its own not-found types
-            found = None
-        call = getattr(found, "call", None)
+        call = read_call(self.client, call_id)
         if call is None:
             raise LineageError(
                 f"No call {call_id!r} in project {self.project_id}. Give a call id (listed by "
@@ -98,8 +92,11 @@ class _Reader:
     # --- nodes ------------------------------------------------------------------------------
 
     def node(self, ref: str) -> LineageNode:
-        if is_call_ref(ref) or not ref.startswith(REF_PREFIX):
-            return self.call_node(ref.rsplit("/", 1)[-1])
+        if not ref.startswith(REF_PREFIX):
+            return self.call_node(ref)
+        call_id = call_id_of(ref)
+        if call_id is not None:
+            return self.call_node(call_id)
         name, _, value = self.object(ref)
         if value.get("_class_name") == "JudgePrompt":
             return self.prompt_node(ref)
@@ -225,7 +222,7 @@ class _Reader:
     def find_prompt(self, value: Any, depth: int) -> str | None:
         """The first judge-prompt ref inside a record, following object refs a few levels."""
         for uri in refs_in(value):
-            if is_call_ref(uri) or depth >= _MAX_DEPTH:
+            if call_id_of(uri) is not None or depth >= _MAX_DEPTH:
                 continue
             try:
                 _, _, found = self.object(uri)
@@ -250,13 +247,8 @@ def comparisons_in(tree: LineageNode) -> list[dict[str, Any]]:
     return [node.details for node in tree.walk() if node.kind == "comparison"]
 
 
-def _criterion_text(value: dict[str, Any]) -> str:
-    kind = value.get("kind")
-    feature = value.get("feature")
-    weight = value.get("weight")
-    if kind == "gate":
-        side = "below" if value.get("below", True) else "above"
-        return f"penalise {feature} {side} {value.get('threshold')} (weight {weight})"
-    if kind == "target":
-        return f"{feature} near z={value.get('target')} (weight {weight})"
-    return f"{kind} {feature} (weight {weight})"
+def _criterion_text(value: Any) -> str:
+    try:
+        return Criterion.model_validate(value).describe()
+    except ValidationError:
+        return f"a criterion voicejudge cannot read: {value!r}"

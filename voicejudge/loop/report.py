@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.learning.patterns import PreferencePatterns
-from voicejudge.learning.rubric import Criterion, feature_label
-from voicejudge.loop.runner import RoundResult, RunResult, plain_record
+from voicejudge.learning.rubric import Criterion
+from voicejudge.loop.results import RoundResult, RunResult, plain_record
 from voicejudge.prompting.brief import stated_criteria
 from voicejudge.prompting.judge_prompt import JudgePrompt
 
@@ -191,19 +191,11 @@ def learned_beyond_brief(prompt: JudgePrompt, patterns: PreferencePatterns | Non
         notes = ["the brief said otherwise"] if criterion.feature in stated_features else []
         if confidence is not None:
             notes.append(f"{confidence:.0%} sure")
-        parts.append(_in_words(criterion) + (f" ({', '.join(notes)})" if notes else ""))
+        parts.append(
+            criterion.preference(labelled=True) + (f" ({', '.join(notes)})" if notes else "")
+        )
     if not parts:
         sentence = "Learned beyond the brief: nothing likely yet"
         return sentence + (f" ({weaker} weaker leanings)." if weaker else ".")
     tail = f"; and {weaker} weaker leanings, used as tie-breakers" if weaker else ""
     return "Learned beyond the brief: " + "; ".join(parts) + tail + "."
-
-
-def _in_words(criterion: Criterion) -> str:
-    label = feature_label(criterion.feature)
-    if criterion.kind == "gate":
-        side = "below" if criterion.below else "above"
-        return f"rejects {label} {side} {criterion.threshold:g}"
-    if criterion.kind == "target":
-        return f"prefers {label} near z={criterion.target:+.1f}"
-    return f"prefers {criterion.kind} {label}"

@@ -35,12 +35,13 @@ def object_ref(uri: str) -> ObjectRef:
     return ref
 
 
-def is_call_ref(uri: str) -> bool:
-    """Whether a string is a `weave:///…/call/ID` ref."""
+def call_id_of(uri: str) -> str | None:
+    """The call id a `weave:///…/call/ID` ref names; None for any other string."""
     try:
-        return isinstance(Ref.parse_uri(uri), CallRef)
+        ref = Ref.parse_uri(uri)
     except (ValueError, TypeError):
-        return False
+        return None
+    return ref.id if isinstance(ref, CallRef) else None
 
 
 def project_of(uri: str) -> str:

@@ -1,0 +1,135 @@
+"""The typed gateway between domain modules and the trace store: feedback rows, stored calls
+and object versions come back as models, so no domain module reads raw trace-server dicts.
+
+Everything here goes through the weave client's own server (embedded or hosted alike).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict
+from weave.trace.errors import NotFoundError, ObjectDeletedError
+from weave.trace.refs import ObjectRef
+from weave.trace.weave_client import WeaveClient
+from weave.vendor.weave_server_sdk.types import FeedbackCreateParams
+from weave.vendor.weave_server_sdk.types.call_read_response import Call
+from weave.vendor.weave_server_sdk.types.feedback_query_params import Query
+from weave.vendor.weave_server_sdk.types.object_read_response import Obj
+
+from voicejudge.tracking.refs import call_id_of
+
+__all__ = [
+    "Call",
+    "Obj",
+    "StoredFeedback",
+    "add_feedback",
+    "feedback_rows",
+    "read_call",
+    "read_object",
+]
+
+
+class StoredFeedback(BaseModel):
+    """One feedback row as stored: what it is about (`weave_ref`), its type and payload."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    weave_ref: str
+    feedback_type: str
+    payload: dict[str, Any]
+    creator: str | None = None
+    wb_user_id: str | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def value(self) -> dict[str, Any]:
+        """The payload's `value` record (an annotation's answer), or {} when it has none."""
+        value = self.payload.get("value")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def call_id(self) -> str | None:
+        """The call this feedback is about, or None when it is about something else."""
+        return call_id_of(self.weave_ref)
+
+
+def feedback_rows(
+    client: WeaveClient, feedback_types: list[str], weave_ref: str | None = None
+) -> list[StoredFeedback]:
+    """The project's feedback of these types (about one ref, if given), oldest first."""
+    terms: list[dict[str, Any]] = [
+        {"$in": [{"$getField": "feedback_type"}, [{"$literal": t} for t in feedback_types]]}
+    ]
+    if weave_ref is not None:
+        terms.append({"$eq": [{"$getField": "weave_ref"}, {"$literal": weave_ref}]})
+    rows = client.server.feedback_query(
+        {
+            "project_id": client.project_id,
+            "query": cast(Query, {"$expr": {"$and": terms}}),
+            "sort_by": [{"field": "created_at", "direction": "asc"}],
+        }
+    ).result
+    return [
+        StoredFeedback.model_validate({**row, "payload": row.get("payload") or {}}) for row in rows
+    ]
+
+
+def add_feedback(
+    client: WeaveClient,
+    weave_ref: str,
+    feedback_type: str,
+    payload: dict[str, Any],
+    *,
+    creator: str | None = None,
+    annotation_ref: str | None = None,
+) -> str:
+    """Store one feedback row about `weave_ref`; returns its id."""
+    row: FeedbackCreateParams = {
+        "project_id": client.project_id,
+        "weave_ref": weave_ref,
+        "feedback_type": feedback_type,
+        "payload": payload,
+    }
+    if creator is not None:
+        row["creator"] = creator
+    if annotation_ref is not None:
+        row["annotation_ref"] = annotation_ref
+    return client.server.feedback_create(row).id
+
+
+def read_call(client: WeaveClient, call_id: str) -> Call | None:
+    """One call of the client's project as stored (refs unresolved, audio not loaded), or
+    None; cheaper than `client.get_call`, which decodes every input."""
+    found = list(
+        client.server.calls_query_stream(
+            {"project_id": client.project_id, "filter": {"call_ids": [call_id]}}
+        )
+    )
+    return found[0] if found else None
+
+
+def read_object(client: WeaveClient, ref: ObjectRef) -> Obj | None:
+    """The stored version an object ref names (its value as plain records), or None."""
+    try:
+        return client.server.obj_read(
+            {
+                "project_id": f"{ref.entity}/{ref.project}",
+                "object_id": ref.name,
+                "digest": ref.digest,
+            }
+        ).obj
+    except Exception as exc:
+        if _is_missing(exc):
+            return None
+        raise
+
+
+def _is_missing(exc: Exception) -> bool:
+    """A not-found answer: the embedded store's error, or a hosted server's HTTP 404."""
+    if isinstance(exc, NotFoundError | ObjectDeletedError):
+        return True
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None) == 404
