@@ -2,14 +2,16 @@
 
 A `ModelRequest` is a system instruction, ordered parts (text and audio clips) and a response
 type; an LLM backend reads the text and hears the audio. The model string picks the backend
-(`gemini:<model>`). The offline steps (`acoustic`) are no backend: each step measures and fits
+(`gemini:<model>`, or `function:<name>` for a registered in-process `FunctionModel`). The
+offline steps (`acoustic`) are no backend: each step measures and fits
 on its own, so nothing is passed to them through a request.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -73,6 +75,23 @@ def backend_for(model: str) -> ModelBackend:
         return _backends[model]
 
 
+@contextmanager
+def using_backend(backend: ModelBackend) -> Iterator[ModelBackend]:
+    """Make `backend` the one its model string names while the block runs (a `FunctionModel`
+    in a test, say); the string's earlier backend, if any, comes back afterwards."""
+    with _backends_lock:
+        earlier = _backends.get(backend.model)
+        _backends[backend.model] = backend
+    try:
+        yield backend
+    finally:
+        with _backends_lock:
+            if earlier is None:
+                _backends.pop(backend.model, None)
+            else:
+                _backends[backend.model] = earlier
+
+
 def reset_backends() -> None:
     """Forget the shared backends, so the next use reads keys and settings afresh."""
     with _backends_lock:
@@ -103,6 +122,11 @@ def _create(model: str) -> ModelBackend:
             initial_delay_s=settings.gemini_retry_delay_s,
             concurrency=settings.gemini_concurrency,
             cache_dir=settings.reply_cache if settings.gemini_cache else None,
+        )
+    if model.startswith("function:"):
+        raise ConfigError(
+            f"No function model {model!r} is registered: wrap the work in "
+            "voicejudge.models.using_backend(FunctionModel(answer, name=...))."
         )
     raise ConfigError(
         f"Unknown model {model!r}: use 'acoustic' or 'gemini:<model>' "
@@ -135,4 +159,5 @@ __all__ = [
     "check_model",
     "reset_backends",
     "trace_inputs",
+    "using_backend",
 ]
