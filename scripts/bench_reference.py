@@ -6,7 +6,7 @@ rounds` uses, random pairs from a brief that states nothing:
 
 - `learner`: `simulate_rounds` as it is (the learner must find features, kinds and limits);
 - `known_features`: the same learner searching only the features the taste uses (the script
-  narrows `voicejudge.learning.preference_fit.FEATURE_NAMES`, which is what this reference is told);
+  narrows `voicejudge.learning.candidates.FEATURE_NAMES`, which is what this reference is told);
 - `known_terms`: told every term (feature, kind, ideal value, gate limit), it fits only their
   weights from the same answers (a MAP logistic fit with the learner's lapse rate).
 
@@ -30,7 +30,7 @@ import numpy as np
 from bench_alignment import stats  # the same summary as the alignment benchmark
 from scipy.optimize import minimize
 
-import voicejudge.learning.preference_fit as preference_fit
+import voicejudge.learning.candidates as candidates
 from voicejudge import (
     BUNDLED_VOICES,
     LoopConfig,
@@ -42,6 +42,7 @@ from voicejudge import (
 )
 from voicejudge.audio.features import FeatureCache
 from voicejudge.labels.simulated_raters import SimulatedRater
+from voicejudge.learning.laplace import LAPSE_RATE
 from voicejudge.learning.rubric import score
 from voicejudge.loop.state import choose_pairs
 from voicejudge.settings import load_settings
@@ -54,12 +55,12 @@ SILENT_BRIEF = "A voice for a character."  # states nothing measurable: no prior
 @contextmanager
 def features_searched(names: list[str]) -> Iterator[None]:
     """The learner's candidate features narrowed to `names` for the duration."""
-    everything = preference_fit.FEATURE_NAMES
-    preference_fit.FEATURE_NAMES = names
+    everything = candidates.FEATURE_NAMES
+    candidates.FEATURE_NAMES = names
     try:
         yield
     finally:
-        preference_fit.FEATURE_NAMES = everything
+        candidates.FEATURE_NAMES = everything
 
 
 def known_terms(config: LoopConfig, samples: SampleSet, cache: FeatureCache, labels: int) -> float:
@@ -82,7 +83,7 @@ def known_terms(config: LoopConfig, samples: SampleSet, cache: FeatureCache, lab
         preferred, rejected = rater.rank(list(pair))[:2]
         rows.append(basis[preferred] - basis[rejected])
     x = np.array(rows)
-    lapse = preference_fit.LAPSE_RATE
+    lapse = LAPSE_RATE
 
     def loss(w: np.ndarray) -> float:
         chosen = lapse + (1 - 2 * lapse) / (1 + np.exp(-(x @ w)))

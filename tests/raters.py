@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from voicejudge.audio.features import Features
-from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.rubric import Criterion, score
 
 

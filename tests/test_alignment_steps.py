@@ -12,13 +12,13 @@ from tests.raters import labelled_pairs
 from voicejudge.audio import extract_features
 from voicejudge.audio.sample_set import load_sample_set
 from voicejudge.judging.judge import SpeechJudge
-from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.learner import PreferenceLearner
 from voicejudge.learning.patterns import PreferencePatterns
 from voicejudge.learning.rubric import Criterion
 from voicejudge.prompting.judge_prompt import JudgePrompt, publish_judge_prompt, seed_prompt
-from voicejudge.prompting.prompts import PROMPT_NAMES, load_prompt, publish_prompts, render
 from voicejudge.prompting.rewrite import JudgePromptAnalyzer, rewrite_from_patterns
+from voicejudge.prompts import PROMPT_NAMES, load_prompt, publish_prompts, render
 
 ROOT = Path(__file__).resolve().parents[1]
 RATER = [

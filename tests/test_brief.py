@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from voicejudge.prompting.brief import BriefError, default_brief, load_brief, stated_criteria
+from voicejudge.learning.brief import BriefError, default_brief, load_brief, stated_criteria
 from voicejudge.prompting.judge_prompt import seed_prompt, starting_prompt
 
 VOICEJUDGE = str(Path(sys.executable).parent / "voicejudge")
@@ -43,7 +43,7 @@ def test_a_brief_that_states_nothing_measurable_gives_no_prior() -> None:
 
 
 def load_brief_text(text: str):
-    from voicejudge.prompting.brief import Brief
+    from voicejudge.learning.brief import Brief
 
     return Brief(text=text, source="test")
 

@@ -21,11 +21,12 @@ import weave
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge import Settings, close_tracking, init_tracking
+from voicejudge.app.trace_views import latency, summarise
 from voicejudge.audio.sample_set import load_sample_set, publish_sample_set
 from voicejudge.labels.simulated_raters import load_rater_profile
-from voicejudge.loop.runner import LoopConfig, run_rounds
+from voicejudge.loop.runner import run_rounds
+from voicejudge.loop.state import LoopConfig
 from voicejudge.tracking import op_calls
-from voicejudge.tracking.views import latency, summarise
 
 pytestmark = pytest.mark.slow
 
@@ -73,9 +74,7 @@ def _populate(client: WeaveClient) -> str:
 
     load_takes(["quiet.wav"])
     _, call = judge_round.call(["take-1", "take-2"])
-    call.feedback.add(
-        "voicejudge.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"}
-    )
+    call.feedback.add("voicejudge.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"})
     call.feedback.add_note("second one sounds older")
     with contextlib.suppress(ValueError):
         broken_loader("silence.wav")

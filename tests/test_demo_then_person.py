@@ -18,8 +18,8 @@ from voicejudge import Settings, close_tracking, init_tracking
 from voicejudge.app.desk import RankingDesk
 from voicejudge.app.ranking_page import launch
 from voicejudge.audio.sample_set import BUNDLED_VOICES, load_sample_set
+from voicejudge.labels.feedback import RankingError
 from voicejudge.labels.ranking import (
-    RankingError,
     check_person_run,
     comparison_request,
     comparison_runs,

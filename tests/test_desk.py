@@ -12,8 +12,10 @@ from voicejudge.app.desk import RankingDesk
 from voicejudge.audio import extract_features
 from voicejudge.audio.sample_set import SampleSet, load_sample_set
 from voicejudge.judging.judge import SpeechJudge
+from voicejudge.labels.feedback import RankingError
 from voicejudge.labels.pairs import information
-from voicejudge.labels.ranking import Comparison, RankingError, comparison_request
+from voicejudge.labels.ranking import comparison_request
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.preference_fit import fit_rubric
 from voicejudge.prompting.judge_prompt import seed_prompt
 
@@ -98,7 +100,8 @@ def test_skipping_moves_on_to_another_pair(client) -> None:
 
 
 def test_rankings_of_another_set_and_short_orders(client) -> None:
-    from voicejudge.labels.ranking import RankingFeedback, rank_audio, submit_ranking
+    from voicejudge.labels.feedback import RankingFeedback
+    from voicejudge.labels.ranking import rank_audio, submit_ranking
 
     voices = load_sample_set(ROOT / "assets" / "voices")
     _, other = rank_audio.call([voices.get("voice-030"), voices.get("voice-031")])

@@ -11,17 +11,19 @@ from voicejudge.audio.sample_set import load_sample_set
 from voicejudge.evaluation.heldout import (
     EvaluationError,
     HeldOutPair,
+    evaluate_judge,
+    score_heldout,
+)
+from voicejudge.evaluation.metrics import (
     bootstrap_ci,
     bradley_terry_order,
     cohen_kappa,
-    evaluate_judge,
     kendall_tau,
     order_agreement,
-    score_heldout,
 )
 from voicejudge.judging.judge import JudgeVerdict, OrderAnswer, SpeechJudge
-from voicejudge.labels.ranking import Comparison
 from voicejudge.labels.simulated_raters import SimulatedRater, load_rater_profile
+from voicejudge.learning.comparison import Comparison
 from voicejudge.prompting.judge_prompt import seed_prompt
 
 

@@ -41,9 +41,7 @@ def test_auto_with_a_key_traces_to_hosted_weave(
         return [second, first]
 
     _, call = rank_audio.call("take-1", "take-2")
-    call.feedback.add(
-        "voicejudge.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"}
-    )
+    call.feedback.add("voicejudge.ranking", {"ranking": ["take-2", "take-1"], "rater": "ann"})
     prompt_ref = weave.publish(weave.StringPrompt("Which is wilder? {voices}"), name="judge")
     client.flush()
 

@@ -11,13 +11,15 @@ from tests.fake_gemini import reply
 from tests.raters import labelled_pairs
 from voicejudge.audio import extract_features
 from voicejudge.audio.sample_set import load_sample_set
-from voicejudge.labels.ranking import Comparison, RankingFeedback, comparisons_from
+from voicejudge.labels.feedback import RankingFeedback, comparisons_from
+from voicejudge.learning.acoustic_learner import STRONG_CONFIDENCE, learn_acoustic
+from voicejudge.learning.brief import default_brief
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.learner import LearnerReply, PreferenceLearner, consolidate
 from voicejudge.learning.patterns import PatternClaim
-from voicejudge.learning.preference_fit import STRONG_CONFIDENCE, fit_rubric, learn_acoustic
+from voicejudge.learning.preference_fit import fit_rubric
 from voicejudge.learning.rubric import Criterion, score
 from voicejudge.models import ModelReplyError
-from voicejudge.prompting.brief import default_brief
 from voicejudge.prompting.judge_prompt import JudgePrompt
 from voicejudge.prompting.rewrite import rewrite_from_patterns
 
@@ -110,7 +112,11 @@ def test_patterns_carry_their_evidence(voices) -> None:
         assert pattern.support + pattern.against <= 64
         criterion = pattern.as_criterion()
         assert criterion is not None and pattern.term and criterion.feature == pattern.term.feature
-    pitch = [p for p in patterns.strong + patterns.emerging if p.term and p.term.feature == "f0_median_hz"]
+    pitch = [
+        p
+        for p in patterns.strong + patterns.emerging
+        if p.term and p.term.feature == "f0_median_hz"
+    ]
     assert pitch and "pitch" in pitch[0].statement
 
 

@@ -18,7 +18,9 @@ from voicejudge.labels.ranking import pending_calls, read_rankings
 from voicejudge.labels.simulated_raters import load_rater_profile
 from voicejudge.loop.alignment import align, replay_config
 from voicejudge.loop.lineage import LineageError, comparisons_in, lineage
-from voicejudge.loop.runner import LoopConfig, RunEvent, finished_rounds, run_rounds
+from voicejudge.loop.results import RunEvent, finished_rounds
+from voicejudge.loop.runner import run_rounds
+from voicejudge.loop.state import LoopConfig
 from voicejudge.tracking import step_calls
 
 pytestmark = pytest.mark.slow
@@ -93,7 +95,7 @@ def test_rounds_learn_from_every_label_and_resume_without_asking_again(client, v
 def test_a_round_resumed_mid_way_asks_what_an_uninterrupted_one_would(
     client, voices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import voicejudge.loop.runner as loop_module
+    import voicejudge.loop.alignment_loop as loop_module
 
     config = _config(strategy="active")
     run_rounds(config, 1, client=client, samples=voices)

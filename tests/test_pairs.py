@@ -12,7 +12,7 @@ import pytest
 from voicejudge.audio import extract_features
 from voicejudge.audio.sample_set import load_sample_set
 from voicejudge.labels.pairs import PairingError, information, next_pairs
-from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.preference_fit import fit_rubric
 from voicejudge.learning.rubric import Criterion, score
 

@@ -11,15 +11,13 @@ from weave.trace.weave_client import WeaveClient
 
 from voicejudge import LocalTraceServer
 from voicejudge.audio.sample_set import load_sample_set
+from voicejudge.labels.feedback import RankingError, RankingFeedback, rater_name
 from voicejudge.labels.ranking import (
     NOTEBOOK_ANNOTATION_TYPE,
     NOTEBOOK_SCORER_TYPE,
     RANKING_FEEDBACK_TYPE,
-    RankingError,
-    RankingFeedback,
     pending_calls,
     rank_audio,
-    rater_name,
     read_comparisons,
     read_rankings,
     submit_ranking,

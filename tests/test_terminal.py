@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voicejudge.app.terminal import printable, printable_data
-from voicejudge.labels.ranking import RankingError, rater_name
+from voicejudge.labels.feedback import RankingError, rater_name
 
 
 def test_controls_and_invisible_characters_are_written_out() -> None:

@@ -28,9 +28,9 @@ _EXPORTS: dict[str, str] = {
     "ModelRequest": "voicejudge.models",
     "ModelRequestError": "voicejudge.models",
     "backend_for": "voicejudge.models",
-    "Brief": "voicejudge.prompting.brief",
-    "default_brief": "voicejudge.prompting.brief",
-    "load_brief": "voicejudge.prompting.brief",
+    "Brief": "voicejudge.learning.brief",
+    "default_brief": "voicejudge.learning.brief",
+    "load_brief": "voicejudge.learning.brief",
     "BUNDLED_VOICES": "voicejudge.audio.sample_set",
     "SampleSet": "voicejudge.audio.sample_set",
     "SampleSetError": "voicejudge.audio.sample_set",
@@ -56,15 +56,15 @@ _EXPORTS: dict[str, str] = {
     "LineageNode": "voicejudge.loop.lineage",
     "lineage": "voicejudge.loop.lineage",
     "LoopConfig": "voicejudge.loop.state",
-    "RoundResult": "voicejudge.loop.runner",
-    "RunEvent": "voicejudge.loop.runner",
-    "RunResult": "voicejudge.loop.runner",
+    "RoundResult": "voicejudge.loop.results",
+    "RunEvent": "voicejudge.loop.results",
+    "RunResult": "voicejudge.loop.results",
     "run_rounds": "voicejudge.loop.runner",
     "Pattern": "voicejudge.learning.patterns",
     "PreferencePatterns": "voicejudge.learning.patterns",
-    "Comparison": "voicejudge.labels.ranking",
-    "RankingFeedback": "voicejudge.labels.ranking",
-    "comparisons_from": "voicejudge.labels.ranking",
+    "Comparison": "voicejudge.learning.comparison",
+    "RankingFeedback": "voicejudge.labels.feedback",
+    "comparisons_from": "voicejudge.labels.feedback",
     "RaterProfile": "voicejudge.labels.simulated_raters",
     "SimulatedRater": "voicejudge.labels.simulated_raters",
     "load_rater_profile": "voicejudge.labels.simulated_raters",
@@ -109,22 +109,24 @@ if TYPE_CHECKING:
         score_heldout,
     )
     from voicejudge.judging.judge import JudgeVerdict, SpeechJudge
-    from voicejudge.labels.ranking import Comparison, RankingFeedback, comparisons_from
+    from voicejudge.labels.feedback import RankingFeedback, comparisons_from
     from voicejudge.labels.simulated_raters import (
         RaterProfile,
         SimulatedRater,
         load_rater_profile,
         random_profile,
     )
+    from voicejudge.learning.brief import Brief, default_brief, load_brief
+    from voicejudge.learning.comparison import Comparison
     from voicejudge.learning.learner import PreferenceLearner
     from voicejudge.learning.patterns import Pattern, PreferencePatterns
     from voicejudge.learning.rubric import Criterion, score
     from voicejudge.loop.alignment import AlignmentOutcome, align
     from voicejudge.loop.lineage import LineageNode, lineage
-    from voicejudge.loop.runner import RoundResult, RunEvent, RunResult, run_rounds
+    from voicejudge.loop.results import RoundResult, RunEvent, RunResult
+    from voicejudge.loop.runner import run_rounds
     from voicejudge.loop.state import LoopConfig, RoundState, simulate_rounds
     from voicejudge.models import ModelReplyError, ModelRequest, ModelRequestError, backend_for
-    from voicejudge.prompting.brief import Brief, default_brief, load_brief
     from voicejudge.prompting.judge_prompt import (
         JudgePrompt,
         JudgePromptAnalysis,

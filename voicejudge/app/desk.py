@@ -20,17 +20,14 @@ from voicejudge.audio.features import FeatureCache
 from voicejudge.audio.sample_set import SampleSet
 from voicejudge.errors import validation_problems
 from voicejudge.judging.judge import SpeechJudge
+from voicejudge.labels.feedback import PERSON_SOURCE, RankingError, RankingFeedback, rater_name
 from voicejudge.labels.pairs import Strategy, extra_takes, next_pairs
 from voicejudge.labels.ranking import (
-    PERSON_SOURCE,
     ComparisonRequest,
-    RankingError,
-    RankingFeedback,
     RecordedRanking,
     comparison_request,
     comparisons_of_call,
     rank_audio,
-    rater_name,
     read_rankings,
     submit_ranking,
     unanswered_comparisons,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voicejudge.errors import ConfigError, VoiceJudgeError
-from voicejudge.labels.ranking import rater_name
+from voicejudge.labels.feedback import rater_name
 
 AUTH_VARIABLE = "VOICEJUDGE_AUTH"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

@@ -11,7 +11,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from voicejudge.audio.clip import AudioClip
-from voicejudge.audio.features import RATE, FeatureCache, Features
+from voicejudge.audio.features import FeatureCache, Features
+from voicejudge.audio.frames import RATE
 
 
 class QualityScores(BaseModel):

@@ -1,10 +1,5 @@
-"""How well a judge agrees with a rater on held-out pairs, run as a `weave.Evaluation`.
-
-Pairwise agreement is averaged over the judge's presentation orders, so a judge that flips with
-the order scores one half on that pair. Cohen's kappa treats "no winner" as its own answer;
-the 95 % interval bootstraps over pairs; Kendall's tau compares the judge's listwise ranking of
-the held-out takes with the order a Bradley-Terry fit gives the rater's labels.
-"""
+"""How well a judge agrees with a rater on held-out pairs, run as a `weave.Evaluation` so
+hosted Weave shows it; the statistics are `voicejudge.evaluation.metrics`."""
 
 from __future__ import annotations
 
@@ -14,16 +9,19 @@ from typing import Any
 import numpy as np
 import weave
 from pydantic import BaseModel, Field, PrivateAttr
-from scipy.stats import kendalltau
 
 from voicejudge.audio.sample_set import SampleSet
 from voicejudge.errors import VoiceJudgeError
+from voicejudge.evaluation.metrics import (
+    agreement_summary,
+    bradley_terry_order,
+    kendall_tau,
+    order_agreement,
+)
 from voicejudge.judging.judge import LABELS as JUDGE_LABELS
 from voicejudge.judging.judge import JudgeVerdict, SpeechJudge
-from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.comparison import Comparison
 from voicejudge.models.running import run_sync
-
-BOOTSTRAP_SAMPLES = 2000
 
 
 class HeldOutPair(BaseModel):
@@ -64,91 +62,8 @@ class HeldOutScores(BaseModel):
     decisions: list[Decision] = Field(default_factory=list)
 
 
-def order_agreement(verdict: JudgeVerdict, preferred: str) -> float:
-    """Share of the judge's presentation orders that ranked `preferred` first."""
-    wins = [answer.ranking[0] == preferred for answer in verdict.per_order]
-    return sum(wins) / len(wins)
-
-
-def cohen_kappa(judge: Sequence[str | None], rater: Sequence[str]) -> float:
-    """Cohen's kappa between two raters' categorical answers (None is a category of its own)."""
-    if not rater:
-        return 0.0
-    judged: list[str | None] = list(judge)
-    rated: list[str | None] = list(rater)
-    observed = sum(1 for j, r in zip(judged, rated, strict=True) if j == r) / len(rated)
-    expected = sum(
-        (judged.count(c) / len(judged)) * (rated.count(c) / len(rated))
-        for c in set(judged) | set(rated)
-    )
-    if expected >= 1:
-        return 1.0 if observed >= 1 else 0.0
-    return (observed - expected) / (1 - expected)
-
-
-def bootstrap_ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
-    """Percentile 95 % interval of the mean, resampling the values with replacement."""
-    if not values:
-        return (0.0, 0.0)
-    data = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, len(data), size=(BOOTSTRAP_SAMPLES, len(data)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (round(float(low), 4), round(float(high), 4))
-
-
-def bradley_terry_order(comparisons: Sequence[Comparison], ids: Sequence[str]) -> list[str]:
-    """Takes ordered by Bradley-Terry strength fitted to the comparisons (MM updates, with one
-    pseudo-comparison each way against an average take so unbeaten takes stay finite)."""
-    index = {sample_id: n for n, sample_id in enumerate(ids)}
-    wins = np.zeros((len(ids), len(ids)))
-    for c in comparisons:
-        if c.preferred_id in index and c.rejected_id in index:
-            wins[index[c.preferred_id], index[c.rejected_id]] += 1
-    games = wins + wins.T
-    strength = np.ones(len(ids))
-    for _ in range(500):
-        denominator = (games / (strength[:, None] + strength[None, :])).sum(axis=1) + 2 / (
-            strength + 1
-        )
-        updated = (wins.sum(axis=1) + 1) / denominator
-        updated /= np.exp(np.log(updated).mean())
-        if np.abs(updated - strength).max() < 1e-10:
-            strength = updated
-            break
-        strength = updated
-    return sorted(ids, key=lambda i: (-strength[index[i]], i))
-
-
-def kendall_tau(order: Sequence[str], reference: Sequence[str]) -> float:
-    """Kendall's tau between two orders of the same takes."""
-    position = {sample_id: n for n, sample_id in enumerate(reference)}
-    tau = kendalltau(range(len(order)), [position[i] for i in order]).statistic
-    return round(float(tau), 4)
-
-
 class EvaluationError(VoiceJudgeError):
     """The held-out evaluation cannot give a score."""
-
-
-class AgreementSummary(BaseModel):
-    """Agreement with one column of labels."""
-
-    agreement: float
-    kappa: float
-    ci95: tuple[float, float]
-
-
-def agreement_summary(
-    values: Sequence[float], judge: Sequence[str | None], labels: Sequence[str], seed: int
-) -> AgreementSummary:
-    """Mean agreement, kappa and the bootstrap interval: the one computation behind both the
-    Weave scorer's summary and the round's scores."""
-    return AgreementSummary(
-        agreement=round(float(np.mean(values)), 4),
-        kappa=round(cohen_kappa(judge, labels), 4),
-        ci95=bootstrap_ci(values, seed),
-    )
 
 
 class PairJudge(weave.Model):

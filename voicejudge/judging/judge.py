@@ -24,7 +24,7 @@ from voicejudge.learning.rubric import score
 from voicejudge.models import OFFLINE_MODEL, ModelRequest, Part, backend_for
 from voicejudge.models.running import run_sync
 from voicejudge.prompting.judge_prompt import JudgePrompt
-from voicejudge.prompting.prompts import load_prompt, render
+from voicejudge.prompts import load_prompt, render
 from voicejudge.settings import load_settings
 from voicejudge.tracking import ref_uri
 

@@ -1,1 +1,2 @@
-"""Labels: the traced `rank_audio` op, a person's rankings as feedback on it, and pair choice."""
+"""Labels: the traced `rank_audio` op, answers as feedback on it, which pairs to ask next, and
+simulated raters that answer like a person."""

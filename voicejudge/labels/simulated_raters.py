@@ -23,12 +23,8 @@ from weave.trace.weave_client import WeaveClient
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
 from voicejudge.audio.sample_set import SampleSet
 from voicejudge.errors import VoiceJudgeError, validation_problems
-from voicejudge.labels.ranking import (
-    RankingFeedback,
-    comparison_request,
-    pending_calls,
-    submit_ranking,
-)
+from voicejudge.labels.feedback import RankingFeedback
+from voicejudge.labels.ranking import comparison_request, pending_calls, submit_ranking
 from voicejudge.learning.rubric import Criterion, score
 from voicejudge.learning.terms import FeatureTerm
 from voicejudge.settings import load_settings

@@ -16,14 +16,15 @@ from scipy.stats import beta
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
 from voicejudge.audio.quality import describe_features
 from voicejudge.audio.sample_set import SampleSet
-from voicejudge.labels.ranking import Comparison
+from voicejudge.learning.acoustic_learner import evidence_for, learn_acoustic
+from voicejudge.learning.brief import default_brief
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.patterns import Pattern, PatternClaim, PreferencePatterns
-from voicejudge.learning.preference_fit import LearnerError, evidence_for, learn_acoustic
+from voicejudge.learning.preference_fit import LearnerError
 from voicejudge.learning.rubric import Criterion
 from voicejudge.models import OFFLINE_MODEL, ModelRequest, Part, backend_for
 from voicejudge.models.running import run_sync
-from voicejudge.prompting.brief import default_brief
-from voicejudge.prompting.prompts import load_prompt, render
+from voicejudge.prompts import load_prompt, render
 from voicejudge.settings import load_settings
 
 

@@ -12,16 +12,15 @@ from weave.trace.weave_client import WeaveClient
 
 from voicejudge.audio.sample_set import SampleSet
 from voicejudge.loop.report import plot_curve, round_rows, write_report
-from voicejudge.loop.runner import (
+from voicejudge.loop.results import (
     Progress,
     RunEvent,
     RunResult,
-    check_run,
     finished_rounds,
     plain_record,
-    run_rounds,
     store_location,
 )
+from voicejudge.loop.runner import check_run, run_rounds
 from voicejudge.loop.state import LoopConfig, LoopError
 from voicejudge.loop.wandb_run import RunLog
 from voicejudge.prompting.judge_prompt import load_judge_prompt

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field, ValidationError
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.errors import VoiceJudgeError
-from voicejudge.labels.ranking import RecordedRanking, comparisons_from, read_rankings
+from voicejudge.labels.feedback import comparisons_from
+from voicejudge.labels.ranking import RecordedRanking, read_rankings
 from voicejudge.learning.rubric import Criterion
 from voicejudge.tracking.gateway import Call, read_call, read_object
 from voicejudge.tracking.refs import (

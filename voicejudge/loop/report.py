@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from voicejudge.errors import VoiceJudgeError
+from voicejudge.learning.brief import stated_criteria
 from voicejudge.learning.patterns import PreferencePatterns
 from voicejudge.learning.rubric import Criterion
 from voicejudge.loop.results import RoundResult, RunResult, plain_record
-from voicejudge.prompting.brief import stated_criteria
 from voicejudge.prompting.judge_prompt import JudgePrompt
 
 

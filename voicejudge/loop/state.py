@@ -23,14 +23,15 @@ from voicejudge.audio.sample_set import SampleSet
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.evaluation.heldout import heldout_pairs, score_heldout
 from voicejudge.judging.judge import SpeechJudge
+from voicejudge.labels.feedback import PERSON_SOURCE
 from voicejudge.labels.pairs import Pair, Strategy, next_pairs
-from voicejudge.labels.ranking import PERSON_SOURCE, Comparison
 from voicejudge.labels.simulated_raters import RaterProfile, SimulatedRater
+from voicejudge.learning.brief import Brief, default_brief
+from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.learner import PreferenceLearner
 from voicejudge.learning.patterns import PreferencePatterns
 from voicejudge.learning.preference_fit import fit_rubric
 from voicejudge.learning.rubric import Criterion
-from voicejudge.prompting.brief import Brief, default_brief
 from voicejudge.prompting.judge_prompt import JudgePrompt, starting_prompt
 from voicejudge.prompting.rewrite import JudgePromptAnalyzer
 

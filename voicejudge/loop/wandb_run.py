@@ -17,7 +17,7 @@ from typing import Any
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.loop.report import round_rows
-from voicejudge.loop.runner import RoundResult
+from voicejudge.loop.results import RoundResult
 from voicejudge.settings import OFFLINE_DEFAULTS, environment, load_settings
 
 DECISION_COLUMNS = [

@@ -1,1 +1,1 @@
-"""Prompting: the judge prompt, the brief it starts from, and its rewrite from learned patterns."""
+"""Prompting: the versioned judge prompt, and its rewrite from the patterns a learner found."""

@@ -12,9 +12,9 @@ from pathlib import Path
 import weave
 from pydantic import BaseModel, Field
 
+from voicejudge.learning.brief import Brief, default_brief, stated_criteria
 from voicejudge.learning.rubric import Criterion
-from voicejudge.prompting.brief import Brief, default_brief, stated_criteria
-from voicejudge.prompting.prompts import PromptError, load_prompt, render
+from voicejudge.prompts import PromptError, load_prompt, render
 
 JUDGE_PROMPT_NAME = "judge-prompt"
 

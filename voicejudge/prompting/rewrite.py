@@ -22,7 +22,7 @@ from voicejudge.prompting.judge_prompt import (
     JudgePromptAnalysis,
     publish_judge_prompt,
 )
-from voicejudge.prompting.prompts import load_prompt, render
+from voicejudge.prompts import load_prompt, render
 from voicejudge.tracking import ref_uri
 
 LEARNED_HEADING = "What this listener has shown so far:"

@@ -16,6 +16,7 @@ from typing import Literal
 
 from voicejudge.errors import ConfigError
 from voicejudge.learning.rubric import Criterion
+from voicejudge.learning.terms import FeatureTerm
 
 # What a plain statement is worth before any ranking: small beside what a few dozen rankings
 # can show, so a brief that does not match the listener is overturned within a few rounds.
@@ -30,19 +31,29 @@ class BriefError(ConfigError):
 
 @dataclass(frozen=True)
 class Statement:
-    """One way of saying something measurable about a voice."""
+    """One way of saying something measurable about a voice: the phrases, and the term they
+    state."""
 
     phrases: tuple[str, ...]
-    feature: str
-    kind: Literal["higher", "lower", "gate"]
-    threshold: float | None = None
-    below: bool = True
+    term: FeatureTerm
+
+
+def _says(
+    phrases: tuple[str, ...],
+    feature: str,
+    kind: Literal["higher", "lower", "gate"],
+    threshold: float | None = None,
+    below: bool = True,
+) -> Statement:
+    return Statement(
+        phrases, FeatureTerm(feature=feature, kind=kind, threshold=threshold, below=below)
+    )
 
 
 # Phrases a brief uses for each measurable trait. Gates carry physical limits, not fitted ones:
 # a whisper is mostly unvoiced, a telephone line stops near 3.4 kHz, clipping flattens peaks.
 STATEMENTS = (
-    Statement(
+    _says(
         (
             "low voice",
             "low-pitched",
@@ -58,7 +69,7 @@ STATEMENTS = (
         "f0_median_hz",
         "lower",
     ),
-    Statement(
+    _says(
         (
             "high voice",
             "high-pitched",
@@ -73,7 +84,7 @@ STATEMENTS = (
         "f0_median_hz",
         "higher",
     ),
-    Statement(
+    _says(
         (
             "slow",
             "slowly",
@@ -87,16 +98,16 @@ STATEMENTS = (
         "syll_rate",
         "lower",
     ),
-    Statement(
+    _says(
         ("fast", "quick", "quickly", "rapid", "brisk", "hurried", "rushed"), "syll_rate", "higher"
     ),
-    Statement(
+    _says(
         ("rough", "gritty", "grit", "raspy", "rasp", "gravelly", "hoarse", "husky", "gravel"),
         "jitter_st",
         "higher",
     ),
-    Statement(("smooth voice", "silky", "clear voice", "clean voice"), "hnr_db", "higher"),
-    Statement(
+    _says(("smooth voice", "silky", "clear voice", "clean voice"), "hnr_db", "higher"),
+    _says(
         (
             "expressive",
             "lively",
@@ -109,22 +120,20 @@ STATEMENTS = (
         "f0_range_st",
         "higher",
     ),
-    Statement(("monotone", "monotonous", "flat delivery", "deadpan"), "f0_range_st", "lower"),
-    Statement(("breathy", "airy"), "voiced_frac", "lower"),
-    Statement(("booming", "loud voice", "speaks loudly"), "lufs", "higher"),
-    Statement(("soft-spoken", "soft spoken", "quiet voice", "speaks softly"), "lufs", "lower"),
-    Statement(("whisper", "whispered", "whispering"), "voiced_frac", "gate", 0.25, True),
-    Statement(
+    _says(("monotone", "monotonous", "flat delivery", "deadpan"), "f0_range_st", "lower"),
+    _says(("breathy", "airy"), "voiced_frac", "lower"),
+    _says(("booming", "loud voice", "speaks loudly"), "lufs", "higher"),
+    _says(("soft-spoken", "soft spoken", "quiet voice", "speaks softly"), "lufs", "lower"),
+    _says(("whisper", "whispered", "whispering"), "voiced_frac", "gate", 0.25, True),
+    _says(
         ("telephone", "phone line", "phone call", "narrow band", "muffled"),
         "bandwidth_hz",
         "gate",
         4000.0,
         True,
     ),
-    Statement(
-        ("clipping", "clipped", "distorted", "distortion"), "clip_ratio", "gate", 0.01, False
-    ),
-    Statement(("background noise", "noisy", "hiss"), "snr_db", "gate", 15.0, True),
+    _says(("clipping", "clipped", "distorted", "distortion"), "clip_ratio", "gate", 0.01, False),
+    _says(("background noise", "noisy", "hiss"), "snr_db", "gate", 15.0, True),
 )
 _NEGATIONS = ("not", "never", "no", "nor", "without", "rather than", "instead of", "isn't")
 # A negation only turns a statement around when it comes this many words before it or fewer
@@ -178,9 +187,9 @@ def stated_criteria(text: str) -> list[Criterion]:
         clause = " ".join(raw.split())
         for statement in STATEMENTS:
             position = _mention(clause, statement.phrases)
-            if position is None or statement.feature in found:
+            if position is None or statement.term.feature in found:
                 continue
-            found[statement.feature] = _criterion(
+            found[statement.term.feature] = _criterion(
                 statement, _negated(clause[:position]), clause.strip()
             )
     return list(found.values())
@@ -201,19 +210,11 @@ def _mention(clause: str, phrases: tuple[str, ...]) -> int | None:
 
 
 def _criterion(statement: Statement, negated: bool, clause: str) -> Criterion:
-    rationale = f"the brief: “{clause}”"
-    if statement.kind == "gate":
-        return Criterion(
-            feature=statement.feature,
-            kind="gate",
-            weight=STATED_GATE_WEIGHT,
-            threshold=statement.threshold,
-            below=statement.below,
-            rationale=rationale,
-        )
-    kind = statement.kind
-    if negated:
-        kind = "lower" if kind == "higher" else "higher"
-    return Criterion(
-        feature=statement.feature, kind=kind, weight=STATED_WEIGHT, rationale=rationale
-    )
+    term = statement.term
+    if term.kind == "gate":
+        weight = STATED_GATE_WEIGHT
+    else:
+        weight = STATED_WEIGHT
+        if negated:
+            term = term.model_copy(update={"kind": "lower" if term.kind == "higher" else "higher"})
+    return Criterion(**term.model_dump(), weight=weight, rationale=f"the brief: “{clause}”")

@@ -1,5 +1,7 @@
 """The project's prompts: text files beside this module, loaded by name and rendered fresh.
 
+The learner, the rewrite and the judge all read them, so they sit below every step.
+
 Rendering replaces `{name}` placeholders with values and never re-reads what it inserted, so
 braces or quotes in pattern text cannot break a prompt, and a template is never changed.
 """
@@ -23,7 +25,7 @@ def load_prompt(name: str) -> str:
     """The text of one bundled prompt."""
     if name not in PROMPT_NAMES:
         raise PromptError(f"No prompt {name!r}; the prompts are {', '.join(PROMPT_NAMES)}.")
-    return resources.files("voicejudge.prompting.prompts").joinpath(f"{name}.md").read_text("utf-8")
+    return resources.files("voicejudge.prompts").joinpath(f"{name}.md").read_text("utf-8")
 
 
 def render(template: str, **values: str) -> str:

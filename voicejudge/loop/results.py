@@ -1,0 +1,99 @@
+"""What a run produces and tells its watcher: round and run results, progress events, and the
+finished rounds read back from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from weave.trace.weave_client import WeaveClient
+
+from voicejudge.evaluation.heldout import Decision
+from voicejudge.tracking import step_calls
+
+
+class RoundResult(BaseModel):
+    """One finished round: how many labels it had, how the judge did, and what it made."""
+
+    run: str
+    round: int
+    labels: int = Field(description="training comparisons so far (cumulative)")
+    agreement: float
+    agreement_true: float | None
+    kappa: float
+    ci95: tuple[float, float]
+    position_consistency: float
+    kendall_tau: float | None
+    undecided: int
+    heldout_pairs: int
+    prompt_ref: str | None
+    patterns_ref: str | None
+    call_ids: list[str] = Field(description="this round's rank_audio calls")
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+class RunResult(BaseModel):
+    """A run's rounds, in order, and where its traces are."""
+
+    run: str
+    rater: str
+    rounds: list[RoundResult]
+    store: str
+    ceiling: float | None = Field(
+        default=None, description="the best agreement the rater's labels allow (1 - flip rate)"
+    )
+
+
+RunStep = Literal[
+    "started",
+    "continued",
+    "replaying",
+    "round_done",
+    "asking",
+    "waiting",
+    "learning",
+    "judging",
+    "round_finished",
+    "writing",
+]
+
+
+class RunEvent(BaseModel):
+    """A step of a run, for whoever watches it (the CLI's progress bar, a log, a test): what
+    kind of step, which run and round, and one line a person can read."""
+
+    kind: RunStep
+    run: str
+    round: int | None = None
+    last_round: int = Field(description="the last round this command runs")
+    count: int | None = Field(default=None, description="comparisons this step is about")
+    message: str
+
+
+Progress = Callable[[RunEvent], None]
+
+
+def finished_rounds(client: WeaveClient, run: str) -> dict[int, RoundResult]:
+    """The rounds of `run` that completed, by number (the latest result of each)."""
+    found: dict[int, RoundResult] = {}
+    for call in step_calls(client, "round", run=run):
+        output = call.output
+        if call.exception is None and isinstance(output, dict) and output.get("run") == run:
+            found[int(output["round"])] = RoundResult.model_validate(plain_record(output))
+    return found
+
+
+def store_location(client: WeaveClient) -> str:
+    """Where the traces are: the store file, or the hosted project."""
+    path = getattr(client.server, "path", None)
+    return str(path) if path is not None else f"{client.entity}/{client.project}"
+
+
+def plain_record(value: Any) -> Any:
+    """A raw store record without weave's type keys, for pydantic."""
+    if isinstance(value, dict):
+        return {k: plain_record(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [plain_record(v) for v in value]
+    return value
