@@ -71,10 +71,10 @@ def lineage_command(args: argparse.Namespace) -> int:
 
     from voicejudge.loop.lineage import lineage
     from voicejudge.tracking import init_tracking
-    from voicejudge.tracking.refs import project_of
+    from voicejudge.tracking.refs import REF_PREFIX, project_of
 
     project = args.project
-    if project is None and args.ref.startswith("weave:///"):
+    if project is None and args.ref.startswith(REF_PREFIX):
         project = project_of(args.ref)
     tree = lineage(args.ref, init_tracking(project=project, backend=args.backend))
     if args.json:

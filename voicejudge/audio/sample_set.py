@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from voicejudge.audio.clip import DEFAULT_MAX_DURATION_S, AudioClip, anonymous_wav, load_audio
 from voicejudge.errors import VoiceJudgeError
+from voicejudge.tracking.refs import REF_PREFIX, object_ref
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 MANIFEST_NAMES = ("manifest.jsonl", "manifest.csv")
@@ -123,7 +124,7 @@ class SampleSet(BaseModel):
 
 def load_sample_set(source: str | Path, name: str | None = None) -> SampleSet:
     """A set from a folder, a manifest file, or a `weave:///` dataset ref."""
-    if isinstance(source, str) and source.startswith("weave:///"):
+    if isinstance(source, str) and source.startswith(REF_PREFIX):
         return _from_weave(source, name)
     path = Path(source)
     _check_text(path, "the path of the set")
@@ -232,7 +233,7 @@ def _from_weave(ref_uri: str, name: str | None) -> SampleSet:
     except Exception as exc:  # weave raises several types for a missing or bad ref
         raise SampleSetError(f"{ref_uri}: cannot load the dataset ({exc}).") from None
     samples = [_weave_row_sample(ref_uri, index, row) for index, row in enumerate(rows)]
-    dataset_name = ref_uri.rsplit("/", 1)[-1].split(":", 1)[0]
+    dataset_name = object_ref(ref_uri).name
     return SampleSet(name=name or dataset_name, samples=samples)
 
 

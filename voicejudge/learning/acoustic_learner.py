@@ -54,7 +54,7 @@ def _pattern(
 ) -> Pattern:
     support, against = _evidence(criterion, comparisons, z, raw)
     return Pattern(
-        statement=criterion.preference(labelled=True).capitalize(),
+        statement=_sentence(criterion.preference(labelled=True)),
         term=criterion.as_term(),
         support=support,
         against=against,
@@ -130,3 +130,7 @@ def _evidence(
         assert criterion.target is not None
         return _target_evidence(comparisons, z, criterion.feature, criterion.target)
     return _linear_evidence(comparisons, z, criterion.feature, criterion.kind)
+
+
+def _sentence(words: str) -> str:
+    return words[:1].upper() + words[1:]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from voicejudge.learning.brief import Brief, default_brief, stated_criteria
 from voicejudge.learning.rubric import Criterion
 from voicejudge.prompts import PromptError, load_prompt, render
+from voicejudge.tracking.refs import REF_PREFIX, at_version, object_ref
 
 JUDGE_PROMPT_NAME = "judge-prompt"
 
@@ -46,7 +47,7 @@ def load_judge_prompt(source: str | Path | None) -> JudgePrompt:
     text file (whose criteria are what its text states, as for a brief)."""
     if source is None:
         return starting_prompt(default_brief())
-    if isinstance(source, str) and source.startswith("weave:///"):
+    if isinstance(source, str) and source.startswith(REF_PREFIX):
         return _from_ref(source)
     path = Path(source)
     try:
@@ -72,12 +73,11 @@ def _from_ref(uri: str) -> JudgePrompt:
     """The stored version itself, carrying its ref, so what is judged or rewritten with it
     records this version."""
     from weave.trace.ref_util import set_ref
-    from weave.trace.refs import ObjectRef
 
     from voicejudge.tracking import read_object_value
 
     try:
-        ref = ObjectRef.parse_uri(uri)
+        ref = object_ref(uri)
         value, digest = read_object_value(uri)
         prompt = JudgePrompt(
             text=value["text"],
@@ -88,7 +88,7 @@ def _from_ref(uri: str) -> JudgePrompt:
         )
     except Exception as exc:  # a missing ref or another kind of object
         raise PromptError(f"{uri}: cannot load a judge prompt ({exc}).") from None
-    set_ref(prompt, ObjectRef(ref.entity, ref.project, ref.name, digest))
+    set_ref(prompt, at_version(ref, digest))
     return prompt
 
 

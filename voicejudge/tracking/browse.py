@@ -12,12 +12,12 @@ import json
 from typing import Any
 
 from pydantic import BaseModel
-from weave.trace.refs import CallRef, ObjectRef, Ref
+from weave.trace.refs import CallRef, ObjectRef
 from weave.trace.weave_client import WeaveClient
 from weave.vendor.weave_server_sdk.types import CallStreamQueryParams
 
 from voicejudge.errors import VoiceJudgeError
-from voicejudge.tracking.refs import REF_PREFIX, op_name_of, op_uri, refs_in
+from voicejudge.tracking.refs import REF_PREFIX, op_name_of, op_uri, parse_ref, refs_in
 
 
 class UnknownCallError(VoiceJudgeError):
@@ -159,7 +159,7 @@ def ref_labels(client: WeaveClient, *values: Any) -> dict[str, str]:
     refs: dict[str, Any] = {}
     for uri in refs_in(values):
         with contextlib.suppress(ValueError):
-            refs[uri] = Ref.parse_uri(uri)
+            refs[uri] = parse_ref(uri)
     named = {ref.name for ref in refs.values() if isinstance(ref, ObjectRef)}
     versions = {}
     if named:
@@ -192,7 +192,7 @@ def _summary(call: Any) -> CallSummary:
     weave_summary = _weave_summary(call)
     return CallSummary(
         id=call.id,
-        op=_short_op(call.op_name),
+        op=op_name_of(call.op_name),
         display_name=call.display_name,
         started_at=call.started_at,
         status=str(weave_summary.get("status", "unknown")),
@@ -204,10 +204,6 @@ def _summary(call: Any) -> CallSummary:
 
 def _op_filter(client: WeaveClient, op: str) -> str:
     return op if op.startswith(REF_PREFIX) else op_uri(client.project_id, op)
-
-
-def _short_op(op_name: str) -> str:
-    return op_name_of(op_name)
 
 
 def error_summary(exception: str | None) -> str | None:

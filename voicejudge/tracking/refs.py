@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from weave.trace.refs import CallRef, ObjectRef, OpRef, Ref
+from weave.trace.refs import AnyRef, CallRef, ObjectRef, OpRef, Ref
 
 REF_PREFIX = "weave:///"
 
@@ -24,6 +24,15 @@ def refs_in(value: Any) -> Iterator[str]:
             yield from refs_in(item)
 
 
+def parse_ref(uri: str) -> AnyRef:
+    """Any `weave:///` ref as weave's own type (object, op, table or call); ValueError if the
+    string is none."""
+    try:
+        return Ref.parse_uri(uri)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{uri!r} is not a weave:/// ref ({exc}).") from None
+
+
 def object_ref(uri: str) -> ObjectRef:
     """The object (not op) ref a URI names; ValueError for anything else."""
     try:
@@ -33,6 +42,11 @@ def object_ref(uri: str) -> ObjectRef:
     if not isinstance(ref, ObjectRef) or isinstance(ref, OpRef):
         raise ValueError(f"{uri} is not a weave:/// object ref (…/object/NAME:DIGEST).")
     return ref
+
+
+def at_version(ref: ObjectRef, digest: str) -> ObjectRef:
+    """The same object ref pinned to one version (a digest, not an alias such as `latest`)."""
+    return ObjectRef(ref.entity, ref.project, ref.name, digest)
 
 
 def call_id_of(uri: str) -> str | None:
@@ -63,8 +77,13 @@ def op_uri(project_id: str, op_name: str, digest: str = "*") -> str:
 
 
 def op_name_of(op: str) -> str:
-    """An op's name, from its ref or as written."""
-    if not op.startswith(REF_PREFIX):
+    """An op's name, from its ref (`weave:///e/p/op/NAME:DIGEST`) or as written; read off the
+    string, since the store does this for every call it returns."""
+    if not op.startswith(REF_PREFIX) or "/op/" not in op:
         return op
-    ref = Ref.parse_uri(op)
-    return ref.name if isinstance(ref, OpRef) else op
+    return op[op.rfind("/") + 1 : op.rfind(":")]
+
+
+def op_family(op: str) -> str:
+    """An op ref without its version (`weave:///e/p/op/NAME`), which every version shares."""
+    return op.rsplit(":", 1)[0] if op.startswith(REF_PREFIX) else op

@@ -18,7 +18,7 @@ from weave.vendor.weave_server_sdk.types.call_read_response import Call
 
 from voicejudge.tracking import query as q
 from voicejudge.tracking.call_queue import CallWrite
-from voicejudge.tracking.refs import REF_PREFIX, refs_in
+from voicejudge.tracking.refs import REF_PREFIX, call_uri, op_family, op_name_of, refs_in
 from voicejudge.tracking.server.base import (
     ServerBase,
     construct,
@@ -95,7 +95,7 @@ class CallsMixin(ServerBase):
                         start.get("thread_id"),
                         start.get("turn_id"),
                         op_name,
-                        _op_base(op_name),
+                        op_family(op_name),
                         start.get("display_name"),
                         timestamp(start["started_at"]),
                         dumps(start.get("attributes") or {}),
@@ -247,7 +247,7 @@ class CallsMixin(ServerBase):
     def _feedback_by_call(
         self, project_id: str, rows: list[dict[str, Any]]
     ) -> dict[str, list[dict[str, Any]]]:
-        by_ref = {_call_uri(project_id, row["id"]): row["id"] for row in rows}
+        by_ref = {call_uri(project_id, row["id"]): row["id"] for row in rows}
         found: dict[str, list[dict[str, Any]]] = {}
         for record in self.store.query(
             f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE project_id = ? AND weave_ref IN "
@@ -358,7 +358,7 @@ def _weave_summary(row: Mapping[str, Any]) -> dict[str, Any]:
         latency_ms = int(elapsed.total_seconds() * 1000)
     return {
         "status": status,
-        "trace_name": row["display_name"] or _op_short_name(row["op_name"]),
+        "trace_name": row["display_name"] or op_name_of(row["op_name"]),
         "latency_ms": latency_ms,
     }
 
@@ -378,18 +378,3 @@ def _to_call(row: dict[str, Any]) -> Call:
             **_UNTRACKED_CALL_FIELDS,
         },
     )
-
-
-def _op_base(op_name: str) -> str:
-    """`weave:///e/p/op/name:digest` without its version, for `name:*` filters."""
-    return op_name.rsplit(":", 1)[0] if op_name.startswith(REF_PREFIX) else op_name
-
-
-def _op_short_name(op_name: str) -> str:
-    if op_name.startswith(REF_PREFIX):
-        return op_name[op_name.rfind("/") + 1 : op_name.rfind(":")]
-    return op_name
-
-
-def _call_uri(project_id: str, call_id: str) -> str:
-    return f"{REF_PREFIX}{project_id}/call/{call_id}"

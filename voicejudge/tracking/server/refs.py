@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from weave.trace.errors import InvalidRequest, NotFoundError
-from weave.trace.refs import ObjectRef, Ref, TableRef
+from weave.trace.refs import ObjectRef, TableRef
 from weave.vendor.weave_server_sdk.types import RefReadBatchResponse
 
-from voicejudge.tracking.refs import REF_PREFIX
+from voicejudge.tracking.refs import REF_PREFIX, parse_ref
 from voicejudge.tracking.server.objects import ObjectsMixin
 from voicejudge.tracking.server.tables import TablesMixin
 
@@ -21,7 +21,7 @@ class RefsMixin(ObjectsMixin, TablesMixin):
         return RefReadBatchResponse(vals=[self._read_ref(uri) for uri in req["refs"]])
 
     def _read_ref(self, uri: str) -> Any:
-        ref = Ref.parse_uri(uri)
+        ref = parse_ref(uri)
         project_id = f"{ref.entity}/{ref.project}"
         if isinstance(ref, TableRef):
             value: Any = _TableHandle(project_id, ref.digest)
@@ -40,7 +40,7 @@ class RefsMixin(ObjectsMixin, TablesMixin):
 
     def _follow(self, value: Any) -> Any:
         if isinstance(value, str) and value.startswith(REF_PREFIX):
-            ref = Ref.parse_uri(value)
+            ref = parse_ref(value)
             if isinstance(ref, TableRef):
                 return _TableHandle(f"{ref.entity}/{ref.project}", ref.digest)
             return self._read_ref(value)
