@@ -21,7 +21,8 @@ import weave
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge import Settings, close_tracking, init_tracking
-from voicejudge.app.trace_views import latency, summarise
+from voicejudge.app.call_view import summarise
+from voicejudge.app.trace_views import latency
 from voicejudge.audio.sample_set import load_sample_set, publish_sample_set
 from voicejudge.labels.simulated_raters import load_rater_profile
 from voicejudge.loop.runner import run_rounds

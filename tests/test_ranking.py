@@ -12,9 +12,8 @@ from weave.trace.weave_client import WeaveClient
 from voicejudge import LocalTraceServer
 from voicejudge.audio.sample_set import load_sample_set
 from voicejudge.labels.feedback import RankingError, RankingFeedback, rater_name
+from voicejudge.labels.notebook import NOTEBOOK_ANNOTATION_TYPE, NOTEBOOK_SCORER_TYPE
 from voicejudge.labels.ranking import (
-    NOTEBOOK_ANNOTATION_TYPE,
-    NOTEBOOK_SCORER_TYPE,
     RANKING_FEEDBACK_TYPE,
     pending_calls,
     rank_audio,

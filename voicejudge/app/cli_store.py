@@ -117,7 +117,7 @@ def traces_list_command(args: argparse.Namespace) -> int:
 
 
 def traces_show_command(args: argparse.Namespace) -> int:
-    from voicejudge.app.trace_views import call_lines
+    from voicejudge.app.call_view import call_lines
     from voicejudge.tracking.browse import call_detail, ref_labels
 
     client = _client(args)

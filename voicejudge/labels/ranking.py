@@ -32,6 +32,11 @@ from voicejudge.labels.feedback import (
     RankingFeedback,
     comparisons_from,
 )
+from voicejudge.labels.notebook import (
+    NOTEBOOK_ANNOTATION_TYPE,
+    NOTEBOOK_SCORER_TYPE,
+    notebook_ranking,
+)
 from voicejudge.learning.comparison import Comparison
 from voicejudge.tracking.gateway import (
     StoredFeedback,
@@ -43,8 +48,6 @@ from voicejudge.tracking.refs import call_uri, op_name_of
 
 RANKING_SPEC = "voicejudge.ranking"
 RANKING_FEEDBACK_TYPE = f"wandb.annotation.{RANKING_SPEC}"
-NOTEBOOK_ANNOTATION_TYPE = "wandb.annotation.AudioRanker"
-NOTEBOOK_SCORER_TYPE = "wandb.runnable.BinaryVoiceRank"
 
 
 class ComparisonRequest(BaseModel):
@@ -328,46 +331,12 @@ def _comparisons(client: WeaveClient) -> list[tuple[str, ComparisonRequest | Non
 
 
 def _as_ranking(client: WeaveClient, row: StoredFeedback) -> RankingFeedback | None:
-    payload = row.payload
-    rater = row.creator or row.wb_user_id or "unknown"
+    if row.feedback_type != RANKING_FEEDBACK_TYPE:
+        return notebook_ranking(client, row)
     try:
-        if row.feedback_type == RANKING_FEEDBACK_TYPE:
-            value = row.value
-        elif row.feedback_type == NOTEBOOK_ANNOTATION_TYPE:
-            ranked = sorted(payload["value"]["ranked_samples"], key=lambda s: s["rank"])
-            presented = sorted(ranked, key=lambda s: s.get("original_input_order", 0))
-            value = {
-                "ranking": [str(s["id"]) for s in ranked],
-                "presented_order": [str(s["id"]) for s in presented],
-                "rater": rater,
-                "source": "import:notebook-annotation",
-            }
-        else:
-            preferred = str(payload["output"]["preferred_sample_id"])
-            others = [i for i in _input_sample_ids(client, str(row.call_id)) if i != preferred]
-            if len(others) != 1:
-                return None
-            value = {
-                "ranking": [preferred, others[0]],
-                "rater": rater,
-                "source": "import:notebook-scorer",
-            }
-        return RankingFeedback.model_validate(value, context=STORED)
-    except (KeyError, TypeError, ValidationError):
+        return RankingFeedback.model_validate(row.value, context=STORED)
+    except ValidationError:
         return None  # a label this project cannot interpret is left out, not guessed
-
-
-def _input_sample_ids(client: WeaveClient, call_id: str) -> list[str]:
-    call = client.get_call(call_id)
-    ids = []
-    for value in call.inputs.values():
-        for key in ("voice_instructions_id", "id"):
-            try:
-                ids.append(str(value[key]))
-                break
-            except (KeyError, TypeError, IndexError):
-                continue
-    return ids
 
 
 def comparisons_of_call(recorded: RecordedRanking) -> list[Comparison]:
