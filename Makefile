@@ -10,7 +10,7 @@ PYTHON3 ?= python3
 help:
 	@echo "make demo    set up what the demo needs (virtualenv, package) and run the main job"
 	@echo "make test    also install the test tools and Debian packages; lint, type-check, test"
-	@echo "make bench   run the benchmarks (JSON on stdout)"
+	@echo "make bench   also install MLflow (the tracing yardstick); run the benchmarks (JSON out)"
 	@echo "make format  format the code with ruff"
 	@echo "make lock    re-pin constraints.txt to the newest versions the dependencies allow"
 
@@ -23,6 +23,9 @@ $(VENV)/.voicejudge-demo: pyproject.toml constraints.txt scripts/setup.sh
 
 $(VENV)/.voicejudge-test: pyproject.toml constraints.txt scripts/setup.sh
 	VENV=$(VENV) bash scripts/setup.sh test
+
+$(VENV)/.voicejudge-bench: pyproject.toml constraints.txt scripts/setup.sh
+	VENV=$(VENV) bash scripts/setup.sh bench
 
 demo: setup-demo
 	$(BIN)/voicejudge doctor
@@ -41,7 +44,7 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: setup
+bench: $(VENV)/.voicejudge-bench
 	$(BIN)/python scripts/bench_tracing.py
 	$(BIN)/python scripts/bench_audio.py
 	$(BIN)/python scripts/bench_judge.py
@@ -53,7 +56,7 @@ bench: setup
 lock:
 	rm -rf $(VENV)-lock
 	$(PYTHON3) -m venv $(VENV)-lock
-	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(VENV)-lock/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
 	{ sed -n 1,2p constraints.txt; $(VENV)-lock/bin/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf $(VENV)-lock

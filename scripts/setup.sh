@@ -2,6 +2,7 @@
 # Set up voicejudge on a fresh Debian machine; `make` calls it when needed and it is safe to re-run.
 #   setup.sh demo   a virtualenv with the package: all the demo needs (its voices are package data)
 #   setup.sh test   also the dev tools and the Debian packages only the tests use
+#   setup.sh bench  also MLflow, which the tracing benchmark measures against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,15 +15,15 @@ case "$MODE" in
     REQUIREMENT="."
     DEBIAN_PACKAGES=()
     ;;
-  test)
-    REQUIREMENT=".[dev]"
+  test | bench)
+    if [ "$MODE" = bench ]; then REQUIREMENT=".[dev,bench]"; else REQUIREMENT=".[dev]"; fi
     # espeak-ng and sox synthesize voices with known parameters; chattr (e2fsprogs) makes a
     # folder unwritable even for root; chromium runs the ranking app in a real browser (driven
     # by Python playwright, no download); tmux is a real 80-column terminal.
     DEBIAN_PACKAGES=(espeak-ng sox e2fsprogs chromium tmux)
     ;;
   *)
-    echo "usage: scripts/setup.sh demo|test" >&2
+    echo "usage: scripts/setup.sh demo|test|bench" >&2
     exit 2
     ;;
 esac
@@ -79,7 +80,10 @@ quietly "$VENV/voicejudge-pip.log" "pip could not upgrade itself" "${PIP[@]}" --
 quietly "$VENV/voicejudge-pip.log" "pip could not install voicejudge ($REQUIREMENT)" \
   "${PIP[@]}" -c constraints.txt -e "$REQUIREMENT"
 touch "$VENV/.voicejudge-demo"
-if [ "$MODE" = test ]; then
+if [ "$MODE" != demo ]; then
   touch "$VENV/.voicejudge-test"
+fi
+if [ "$MODE" = bench ]; then
+  touch "$VENV/.voicejudge-bench"
 fi
 echo "voicejudge is installed in $VENV ($MODE setup)"

@@ -27,7 +27,7 @@ from voicejudge.audio.sample_set import load_sample_set, publish_sample_set
 from voicejudge.labels.simulated_raters import load_rater_profile
 from voicejudge.loop.runner import run_rounds
 from voicejudge.loop.state import LoopConfig
-from voicejudge.tracking import op_calls
+from voicejudge.tracking.gateway import op_calls
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ from voicejudge.labels.ranking import (
     comparison_runs,
     read_rankings,
 )
-from voicejudge.tracking import op_calls
+from voicejudge.tracking.gateway import op_calls
 
 pytestmark = pytest.mark.slow
 

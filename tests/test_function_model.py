@@ -15,7 +15,7 @@ from voicejudge.learning.rubric import Criterion
 from voicejudge.models import ModelReplyError, ModelRequest, backend_for, check_model, using_backend
 from voicejudge.models.function import FunctionModel
 from voicejudge.prompting.judge_prompt import JudgePrompt
-from voicejudge.tracking import op_calls
+from voicejudge.tracking.gateway import op_calls
 
 LOWER_PITCH = [Criterion(feature="f0_median_hz", kind="lower", weight=1.0)]
 

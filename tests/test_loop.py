@@ -21,7 +21,7 @@ from voicejudge.loop.lineage import LineageError, comparisons_in, lineage
 from voicejudge.loop.results import RunEvent, finished_rounds
 from voicejudge.loop.runner import run_rounds
 from voicejudge.loop.state import LoopConfig
-from voicejudge.tracking import step_calls
+from voicejudge.tracking.gateway import step_calls
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,6 @@ from voicejudge.labels.ranking import (
     ComparisonRequest,
     RecordedRanking,
     comparison_request,
-    comparisons_of_call,
     rank_audio,
     read_rankings,
     submit_ranking,
@@ -209,7 +208,7 @@ class RankingDesk:
             return Progress(total=len(rankings))
         agree = judged = 0
         for recorded in rankings:
-            for pair in comparisons_of_call(recorded):
+            for pair in recorded.comparisons():
                 key = (pair.preferred_id, pair.rejected_id)
                 if key not in self._judged:
                     try:
@@ -240,7 +239,7 @@ class RankingDesk:
         if self.judge is not None:
             cache = FeatureCache(load_settings().feature_cache)
             features = {i: cache.features(self.samples.get(i).clip()) for i in ids}
-            comparisons = [c for r in recorded for c in comparisons_of_call(r)]
+            comparisons = [c for r in recorded for c in r.comparisons()]
             fit = fit_rubric(comparisons, features, self.judge.prompt.criteria)
             strategy = "active"
         pairs = next_pairs(

@@ -42,6 +42,7 @@ from voicejudge.tracking.gateway import (
     StoredFeedback,
     add_feedback,
     feedback_rows,
+    op_calls,
     read_call,
 )
 from voicejudge.tracking.refs import call_uri, op_name_of
@@ -95,6 +96,10 @@ class RecordedRanking(BaseModel):
     call_id: str
     feedback_id: str
     feedback: RankingFeedback
+
+    def comparisons(self) -> list[Comparison]:
+        """The pairs this ranking implies."""
+        return comparisons_from(self.feedback, self.call_id)
 
 
 @weave.op(
@@ -165,7 +170,7 @@ def submit_ranking(
     (a double click) stores nothing and returns the existing id.
     """
     client = client or _client()
-    asked = asked or _comparison_of(client, call_id)
+    asked = asked or comparison_request(client, call_id)
     if not asked.answerable_by(feedback.rater, feedback.source):
         whose = "a person's" if asked.asked_of == PERSON_SOURCE else f"{asked.asked_of}'s"
         raise RankingError(
@@ -259,7 +264,7 @@ def read_comparisons(
     return [
         comparison
         for recorded in read_rankings(client, rater)
-        for comparison in comparisons_from(recorded.feedback, recorded.call_id)
+        for comparison in recorded.comparisons()
     ]
 
 
@@ -318,11 +323,21 @@ def comparison_runs(client: WeaveClient | None = None) -> list[str]:
     return list(dict.fromkeys(run for run in runs if run is not None))
 
 
+def asked_comparisons(
+    client: WeaveClient, run: str | None = None
+) -> list[tuple[str, ComparisonRequest]]:
+    """Every finished `rank_audio` call voicejudge can read (of `run`, if given), oldest first,
+    with what it asks."""
+    return [
+        (call_id, request)
+        for call_id, request in _comparisons(client)
+        if request is not None and (run is None or request.run == run)
+    ]
+
+
 def _comparisons(client: WeaveClient) -> list[tuple[str, ComparisonRequest | None]]:
     """Every finished `rank_audio` call with what it asks, oldest first (a call whose output
     this project cannot read, such as the notebook's, with no request)."""
-    from voicejudge.tracking import op_calls
-
     found = []
     for call in op_calls(client, "rank_audio"):
         if call.exception is None:
@@ -339,17 +354,8 @@ def _as_ranking(client: WeaveClient, row: StoredFeedback) -> RankingFeedback | N
         return None  # a label this project cannot interpret is left out, not guessed
 
 
-def comparisons_of_call(recorded: RecordedRanking) -> list[Comparison]:
-    """The pairs one stored ranking implies."""
-    return comparisons_from(recorded.feedback, recorded.call_id)
-
-
 def comparison_request(client: WeaveClient, call_id: str) -> ComparisonRequest:
     """What a `rank_audio` call asked; `RankingError` for an unknown or unfinished call."""
-    return _comparison_of(client, call_id)
-
-
-def _comparison_of(client: WeaveClient, call_id: str) -> ComparisonRequest:
     call = read_call(client, call_id)
     if call is None or call.output is None:  # perhaps not written yet by this process
         client.flush()

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.audio.features import FEATURE_NAMES, FeatureCache, Features
@@ -59,6 +66,17 @@ class RaterTerm(FeatureTerm):
                 return {**value, "kind": kind, "weight": abs(weight)}
         return value
 
+    @model_serializer(mode="wrap")
+    def _file_spelling(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Written as profile files spell it (a `linear` term with a signed weight), so a
+        profile's dump, and the run id hashed from it, are what the file says."""
+        data: dict[str, Any] = handler(self)
+        if self.kind in ("higher", "lower") and "kind" in data:
+            data["kind"] = "linear"
+            if "weight" in data:
+                data["weight"] = self.weight if self.kind == "higher" else -self.weight
+        return data
+
     @model_validator(mode="after")
     def _one_limit(self) -> RaterTerm:
         if self.kind == "gate" and self.threshold is not None and self.quantile is not None:
@@ -71,6 +89,9 @@ class RaterTerm(FeatureTerm):
     def _limit_given_later(self) -> bool:
         return self.quantile is not None
 
+    def _limit_needed(self) -> str:
+        return "'threshold' (raw units) or 'quantile' (of the sample set)"
+
     def as_criterion(self, values: Sequence[float] = ()) -> Criterion | None:
         """The same term as a rubric criterion (None for a zero weight); a quantile gate takes
         its limit from `values`, the feature's raw values over the sample set."""
@@ -82,7 +103,10 @@ class RaterTerm(FeatureTerm):
                 raise RaterError(f"the quantile gate on {self.feature} needs the sample set")
             threshold = round(float(np.quantile(np.asarray(values, dtype=float), self.quantile)), 6)
         return Criterion(
-            **self.model_dump(include={"feature", "kind", "target", "below"}),
+            feature=self.feature,
+            kind=self.kind,
+            target=self.target,
+            below=self.below,
             weight=self.weight,
             threshold=threshold,
         )
@@ -152,7 +176,7 @@ def random_profile(seed: int, features: Sequence[str] = FEATURE_NAMES) -> RaterP
         name=f"random-{seed}",
         flip_rate=round(rng.uniform(0.05, 0.2), 3),
         seed=seed,
-        description="a taste drawn by voicejudge.labels.simulated_raters.random_profile",
+        description=f"a taste drawn by random_profile({seed})",
         terms=terms,
     )
 

@@ -100,7 +100,7 @@ def consolidate(
     """Recount each claim's evidence from the measurements, merge claims about one feature
     (an opposite claim counts against the kept one), demote weak strong claims, drop ones the
     measurements clearly contradict (twice as many comparisons against as for)."""
-    merged: dict[str, tuple[PatternClaim, bool]] = {}
+    merged: dict[tuple[str, ...], tuple[PatternClaim, bool]] = {}
     for claim, strong in [(c, True) for c in reply.strong] + [(c, False) for c in reply.emerging]:
         criterion = claim.as_criterion()
         if criterion is not None and comparisons:
@@ -144,13 +144,10 @@ def consolidate(
     )
 
 
-def _claim_key(claim: PatternClaim) -> str:
-    term = claim.term
-    if term is not None:
-        if term.kind == "gate":
-            return f"{term.feature}:gate:{term.threshold}:{term.below}"
-        return f"{term.feature}:effect"
-    return " ".join(claim.statement.lower().split())
+def _claim_key(claim: PatternClaim) -> tuple[str, ...]:
+    if claim.term is not None:
+        return claim.term.slot()
+    return (" ".join(claim.statement.lower().split()),)
 
 
 def _evidence_confidence(support: int, against: int) -> float:

@@ -33,9 +33,13 @@ class PatternClaim(BaseModel):
     def _flat_term(cls, value: Any) -> Any:
         """Also take the term's fields at the top level, with `direction` as its kind (how a
         model naturally writes a claim, and how earlier versions stored patterns)."""
-        if not isinstance(value, dict) or "term" in value:
+        if not isinstance(value, dict):
             return value
         flat = {key: value[key] for key in (*_TERM_FIELDS, "direction") if key in value}
+        if "term" in value:
+            if any(item is not None for item in flat.values()):
+                raise ValueError("give the term either under 'term' or as flat fields, not both")
+            return {key: item for key, item in value.items() if key not in flat}
         rest = {key: item for key, item in value.items() if key not in flat}
         if flat.get("feature") is None and flat.get("direction") is None:
             return rest

@@ -30,8 +30,15 @@ class Criterion(FeatureTerm):
         return self.weight * self.pull(z, raw)
 
     def describe(self) -> str:
-        """The criterion in words, for a prompt."""
-        return f"{self.preference()} (weight {self.weight:.2f})" + (
+        """The criterion in words, for a prompt (tersely: `preference` says it to a person)."""
+        if self.kind == "gate":
+            side = "below" if self.below else "above"
+            text = f"penalise {self.feature} {side} {self.threshold:g}"
+        elif self.kind == "target":
+            text = f"{self.feature} near z={self.target:+.1f}"
+        else:
+            text = f"{self.kind} {self.feature}"
+        return f"{text} (weight {self.weight:.2f})" + (
             f": {self.rationale}" if self.rationale else ""
         )
 

@@ -81,12 +81,15 @@ class FeatureTerm(BaseModel):
         if self.kind == "target" and self.target is None:
             raise ValueError(f"the target term on {self.feature} needs 'target' (a z-score)")
         if self.kind == "gate" and self.threshold is None and not self._limit_given_later():
-            raise ValueError(f"the gate term on {self.feature} needs 'threshold' (raw units)")
+            raise ValueError(f"the gate term on {self.feature} needs {self._limit_needed()}")
         return self
 
     def _limit_given_later(self) -> bool:
         """Whether a gate's threshold may be resolved later (a rater's quantile gate)."""
         return False
+
+    def _limit_needed(self) -> str:
+        return "'threshold' (raw units)"
 
     def tripped(self, value: float | None) -> bool:
         """Whether a gate trips on this raw value."""
@@ -115,6 +118,13 @@ class FeatureTerm(BaseModel):
         if self.kind == "target":
             return f"prefers {name} near z={self.target:+.1f}"
         return f"prefers {self.kind} {name}"
+
+    def slot(self) -> tuple[str, ...]:
+        """What two terms about the same thing share: a feature's effect (whichever way it
+        pulls), or one gate on it."""
+        if self.kind == "gate":
+            return (self.feature, "gate", f"{self.threshold}", f"{self.below}")
+        return (self.feature, "effect")
 
     def as_term(self) -> FeatureTerm:
         """Only the term, without what a subclass adds (weight, evidence)."""

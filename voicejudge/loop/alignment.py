@@ -25,7 +25,8 @@ from voicejudge.loop.state import LoopConfig, LoopError
 from voicejudge.loop.wandb_run import RunLog
 from voicejudge.prompting.judge_prompt import load_judge_prompt
 from voicejudge.settings import load_settings
-from voicejudge.tracking import read_object_value, step_calls
+from voicejudge.tracking import read_object_value
+from voicejudge.tracking.gateway import step_calls
 
 
 class AlignmentOutcome(BaseModel):

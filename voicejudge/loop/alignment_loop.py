@@ -8,7 +8,6 @@ import itertools
 import shlex
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import weave
 from pydantic import PrivateAttr
@@ -20,7 +19,13 @@ from voicejudge.evaluation.heldout import HeldOutPair, evaluate_judge, heldout_p
 from voicejudge.judging.judge import SpeechJudge
 from voicejudge.labels.feedback import comparisons_from
 from voicejudge.labels.pairs import Pair
-from voicejudge.labels.ranking import RecordedRanking, rank_audio, read_rankings
+from voicejudge.labels.ranking import (
+    ComparisonRequest,
+    RecordedRanking,
+    asked_comparisons,
+    rank_audio,
+    read_rankings,
+)
 from voicejudge.labels.simulated_raters import SimulatedRater
 from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.learner import PreferenceLearner
@@ -37,7 +42,7 @@ from voicejudge.loop.state import (
 from voicejudge.prompting.judge_prompt import JudgePrompt
 from voicejudge.prompting.rewrite import JudgePromptAnalyzer
 from voicejudge.settings import load_settings
-from voicejudge.tracking import op_calls, ref_uri
+from voicejudge.tracking import ref_uri
 
 
 class AlignmentLoop(weave.Model):
@@ -140,21 +145,15 @@ class AlignmentLoop(weave.Model):
     def _label_run(self) -> str:
         return self.config.labels_from or self.run
 
-    def _calls(self, run: str) -> list[tuple[str, dict[str, Any]]]:
+    def _calls(self, run: str) -> list[tuple[str, ComparisonRequest]]:
         """This run's `rank_audio` calls, oldest first, with what each asked."""
-        return [
-            (call.id, call.output)
-            for call in op_calls(self._client, "rank_audio")
-            if call.exception is None
-            and isinstance(call.output, dict)
-            and call.output.get("run") == run
-        ]
+        return asked_comparisons(self._client, run)
 
     def _ensure_heldout_calls(self) -> list[str]:
         existing = {
-            frozenset(output["sample_ids"]): call_id
-            for call_id, output in self._calls(self._label_run())
-            if output.get("heldout")
+            frozenset(asked.sample_ids): call_id
+            for call_id, asked in self._calls(self._label_run())
+            if asked.heldout
         }
         wanted = list(itertools.combinations(self._heldout.ids, 2))
         if self.config.labels_from:
@@ -170,14 +169,14 @@ class AlignmentLoop(weave.Model):
         """This round's comparisons: the batch chosen from the answers of earlier rounds (so a
         resumed round chooses what an uninterrupted one would), asking only what is missing."""
         calls = [
-            (call_id, output)
-            for call_id, output in self._calls(self._label_run())
-            if not output.get("heldout")
+            (call_id, asked)
+            for call_id, asked in self._calls(self._label_run())
+            if not asked.heldout
         ]
         this_round = {
-            frozenset(output["sample_ids"]): call_id
-            for call_id, output in calls
-            if output.get("round") == number
+            frozenset(asked.sample_ids): call_id
+            for call_id, asked in calls
+            if asked.round == number
         }
         if self.config.labels_from:
             if not this_round:
@@ -186,9 +185,9 @@ class AlignmentLoop(weave.Model):
                 )
             return list(this_round.values())
         earlier = [
-            tuple(output["sample_ids"][:2])
-            for _, output in calls
-            if (output.get("round") or 0) < number
+            (asked.sample_ids[0], asked.sample_ids[1])
+            for _, asked in calls
+            if (asked.round or 0) < number
         ]
         chosen = self._choose_pairs(number, self.config.pairs_per_round, earlier)
         missing = [pair for pair in chosen if frozenset(pair) not in this_round]
@@ -278,13 +277,13 @@ class AlignmentLoop(weave.Model):
     def _train_comparisons(self, through_round: int) -> list[Comparison]:
         return self._comparisons(
             call_id
-            for call_id, output in self._calls(self._label_run())
-            if not output.get("heldout") and 1 <= (output.get("round") or 0) <= through_round
+            for call_id, asked in self._calls(self._label_run())
+            if not asked.heldout and 1 <= (asked.round or 0) <= through_round
         )
 
     def _heldout_rows(self) -> list[HeldOutPair]:
         comparisons = self._comparisons(
-            call_id for call_id, output in self._calls(self._label_run()) if output.get("heldout")
+            call_id for call_id, asked in self._calls(self._label_run()) if asked.heldout
         )
         truth = self._rater.true_choice if self._rater is not None else None
         return heldout_pairs(comparisons, truth)

@@ -78,7 +78,7 @@ class _Reader:
             raise LineageError(
                 f"No call {call_id!r} in project {self.project_id}. Give a call id (listed by "
                 "`voicejudge traces`) or an object ref such as "
-                f"weave:///{self.project_id}/object/judge-prompt:DIGEST (listed by "
+                f"{REF_PREFIX}{self.project_id}/object/judge-prompt:DIGEST (listed by "
                 "`voicejudge traces objects`)."
             )
         return call

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.evaluation.heldout import Decision
-from voicejudge.tracking import step_calls
+from voicejudge.tracking.gateway import step_calls
 
 
 class RoundResult(BaseModel):

@@ -26,7 +26,7 @@ from voicejudge.prompting.judge_prompt import (
     publish_judge_prompt,
 )
 from voicejudge.prompting.rewrite import JudgePromptAnalyzer
-from voicejudge.tracking import step_attributes
+from voicejudge.tracking.gateway import step_attributes
 
 
 def check_run(config: LoopConfig, rounds: int, samples: SampleSet | None = None) -> SampleSet:

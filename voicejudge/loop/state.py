@@ -1,7 +1,7 @@
 """Alignment rounds as pure logic: what defines a run, and one round's state in, pairs to ask,
 state out.
 
-The store-backed loop (`loop.run_rounds`) and `simulate_rounds` (the alignment benchmark's
+The store-backed loop (`loop.runner.run_rounds`) and `simulate_rounds` (the alignment benchmark's
 driver, with a simulated rater and no store) run rounds through these functions, so the
 benchmark measures what `voicejudge rounds` does. Nothing here reads or writes the store; the
 learner and analyzer publish their results when tracing is on.

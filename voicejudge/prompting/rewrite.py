@@ -85,13 +85,13 @@ def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> 
     there are patterns the criteria are rebuilt from them alone, each at its effect: a
     criterion the rankings no longer back is dropped. Until then the prompt's own criteria
     stand."""
-    learned: dict[tuple[object, ...], Criterion] = {}
+    learned: dict[tuple[str, ...], Criterion] = {}
     for pattern in patterns.strong + patterns.emerging:
         criterion = pattern.as_criterion()
-        if criterion is None or _key(criterion) in learned:
+        if criterion is None or criterion.slot() in learned:
             continue
-        learned[_key(criterion)] = criterion
-    before = {_key(c): c for c in prompt.criteria}
+        learned[criterion.slot()] = criterion
+    before = {c.slot(): c for c in prompt.criteria}
     criteria = learned or {key: c for key, c in before.items() if c.source == "prompt"}
     changes = []
     for key, criterion in learned.items():
@@ -118,12 +118,6 @@ def rewrite_from_patterns(prompt: JudgePrompt, patterns: PreferencePatterns) -> 
         else "No pattern is supported well enough yet; the prompt is unchanged."
     )
     return {"reasoning": reasoning, "judge_prompt": text, "criteria": list(criteria.values())}
-
-
-def _key(criterion: Criterion) -> tuple[object, ...]:
-    if criterion.kind == "gate":
-        return ("gate", criterion.feature, criterion.threshold, criterion.below)
-    return ("effect", criterion.feature)
 
 
 def _patterns_text(patterns: PreferencePatterns) -> str:

@@ -1,4 +1,9 @@
-"""Tracing setup: one call picks the embedded store or hosted W&B Weave and makes it global."""
+"""Tracing setup: one call picks the embedded store or hosted W&B Weave and makes it global.
+
+While the embedded store is in use, weave's hosted call links are off (`WEAVE_PRINT_CALL_LINK`,
+unless the user set it): a local call has no page to link to, and building the link is a
+seventh of a traced call's cost. `close_tracking` or choosing hosted Weave puts it back.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,14 @@ from urllib.parse import urlparse
 
 from weave.trace.context.weave_client_context import get_weave_client, set_weave_client_global
 from weave.trace.refs import ObjectRef
+from weave.trace.settings import override_settings
 from weave.trace.weave_client import WeaveClient
 from weave.trace_server_bindings.client_interface import TraceServerClientInterface
 
 from voicejudge.errors import ConfigError, TrackingError
 from voicejudge.settings import Settings, load_settings
-from voicejudge.tracking.refs import object_ref, op_uri
+from voicejudge.tracking.gateway import read_object
+from voicejudge.tracking.refs import object_ref
 from voicejudge.tracking.server import LocalTraceServer
 
 __all__ = [
@@ -25,17 +32,17 @@ __all__ = [
     "LocalTraceServer",
     "close_tracking",
     "init_tracking",
+    "local_client",
     "local_server",
-    "op_calls",
     "read_ref",
     "ref_uri",
     "resolve_backend",
-    "stored_call",
 ]
 
 Backend = Literal["auto", "local", "wandb"]
-STEP_ATTRIBUTE = "voicejudge"  # the call attribute that says which step of which run a call is
 _OFFLINE_MODES = {"offline", "dryrun", "disabled"}
+_CALL_LINK_SETTING = "WEAVE_PRINT_CALL_LINK"
+_call_links_off = False  # whether this module turned the setting off
 _servers: dict[Path, LocalTraceServer] = {}
 _servers_lock = threading.Lock()
 
@@ -81,6 +88,7 @@ def init_tracking(
     if choice.name == "wandb":
         if current is not None and isinstance(current.server, LocalTraceServer):
             _retire(current)
+        _show_call_links(True)
         return _init_hosted(project if entity == settings.entity else f"{entity}/{project}")
     server = local_server(settings.store_path)
     if current is not None:
@@ -88,12 +96,23 @@ def init_tracking(
         if same_store and (current.entity, current.project) == (entity, project):
             return current
         _retire(current)
-    # the store implements the trace-server methods weave's client calls, not the whole protocol
-    client = WeaveClient(
-        entity, project, cast(TraceServerClientInterface, server), ensure_project_exists=False
-    )
+    client = local_client(entity, project, server)
     set_weave_client_global(client)
     return client
+
+
+def local_client(entity: str, project: str, server: Any) -> WeaveClient:
+    """A weave client on an in-process server (not made global), with hosted call links off.
+
+    Without a thread pool: handing a call's start and end to the store's write queue costs
+    less than handing them to a pool thread, and nothing waits on a network.
+    """
+    _show_call_links(False)
+    with override_settings(client_parallelism=0):  # read once, when the client is built
+        # the store implements the trace-server methods the client calls, not the whole protocol
+        return WeaveClient(
+            entity, project, cast(TraceServerClientInterface, server), ensure_project_exists=False
+        )
 
 
 def read_ref(uri: str) -> Any:
@@ -111,10 +130,10 @@ def read_object_value(uri: str) -> tuple[Any, str]:
     """The stored value of a `weave:///` object ref as plain records, and its digest; raises
     as `read_ref` does."""
     ref = _tracked_object_ref(uri)
-    found = _current_client().server.obj_read(
-        {"project_id": f"{ref.entity}/{ref.project}", "object_id": ref.name, "digest": ref.digest}
-    )
-    return found.obj.val, found.obj.digest
+    found = read_object(_current_client(), ref)
+    if found is None:
+        raise TrackingError(f"No object {uri} in this store.")
+    return found.val, found.digest
 
 
 def _tracked_object_ref(uri: str) -> ObjectRef:
@@ -130,64 +149,6 @@ def _current_client() -> WeaveClient:
     if client is None:
         raise TrackingError("No trace store is open: call voicejudge.init_tracking() first.")
     return client
-
-
-def op_calls(client: WeaveClient, op_name: str, newest_first: bool = False) -> list[Any]:
-    """Every stored call of one op in the client's project, by start time (raw records)."""
-    client.flush()
-    return list(
-        client.server.calls_query_stream(
-            {
-                "project_id": client.project_id,
-                "filter": {"op_names": [op_uri(client.project_id, op_name)]},
-                "sort_by": [
-                    {"field": "started_at", "direction": "desc" if newest_first else "asc"}
-                ],
-            }
-        )
-    )
-
-
-def step_attributes(step: str, run: str) -> dict[str, Any]:
-    """What marks a call as one step of a run (`weave.attributes`), so the run is found again
-    by what the call is, not by the name of the method that made it."""
-    return {STEP_ATTRIBUTE: {"step": step, "run": run}}
-
-
-def step_calls(
-    client: WeaveClient, step: str, *, run: str | None = None, newest_first: bool = False
-) -> list[Any]:
-    """Stored calls marked as `step` (of `run`, if given), by start time (raw records)."""
-    terms: list[dict[str, Any]] = [
-        {"$eq": [{"$getField": f"attributes.{STEP_ATTRIBUTE}.step"}, {"$literal": step}]}
-    ]
-    if run is not None:
-        terms.append(
-            {"$eq": [{"$getField": f"attributes.{STEP_ATTRIBUTE}.run"}, {"$literal": run}]}
-        )
-    client.flush()
-    return list(
-        client.server.calls_query_stream(
-            {
-                "project_id": client.project_id,
-                "query": cast(Any, {"$expr": {"$and": terms}}),
-                "sort_by": [
-                    {"field": "started_at", "direction": "desc" if newest_first else "asc"}
-                ],
-            }
-        )
-    )
-
-
-def stored_call(client: WeaveClient, call_id: str) -> Any | None:
-    """One call of the client's project as stored (refs unresolved, audio not loaded), or
-    None; cheaper than `client.get_call`, which decodes every input."""
-    found = list(
-        client.server.calls_query_stream(
-            {"project_id": client.project_id, "filter": {"call_ids": [call_id]}}
-        )
-    )
-    return found[0] if found else None
 
 
 def ref_uri(obj: Any) -> str | None:
@@ -240,6 +201,7 @@ def close_tracking() -> None:
         for server in _servers.values():
             server.close()
         _servers.clear()
+    _show_call_links(True)
 
 
 def _retire(client: WeaveClient) -> None:
@@ -249,6 +211,19 @@ def _retire(client: WeaveClient) -> None:
 
         weave.finish()  # also removes the integration hooks weave.init installed
     set_weave_client_global(None)
+
+
+def _show_call_links(show: bool) -> None:
+    """weave builds a hosted W&B link for every root call (about 50 us) even where nothing
+    shows it, and a call in the embedded store has no such page: off while the store is in
+    use. A value the user set is left alone."""
+    global _call_links_off
+    if not show and _CALL_LINK_SETTING not in os.environ:
+        os.environ[_CALL_LINK_SETTING] = "false"
+        _call_links_off = True
+    elif show and _call_links_off:
+        os.environ.pop(_CALL_LINK_SETTING, None)
+        _call_links_off = False
 
 
 def _wandb_key_configured() -> bool:

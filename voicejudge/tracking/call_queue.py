@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from voicejudge.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
-CallWrite = tuple[str, dict[str, Any]]
+CallWrite = tuple[str, Mapping[str, Any]]
 
 
 class CallWriteQueue:
@@ -43,12 +43,14 @@ class CallWriteQueue:
         )
         self._thread.start()
 
-    def put(self, kind: str, request: dict[str, Any]) -> None:
+    def put(self, kind: str, request: Mapping[str, Any]) -> None:
         if self._closed:
             raise StoreError("The trace store is closed; call init_tracking() again to trace.")
         with self._items_lock:
             self._items.append((kind, request))
-        self._wakeup.set()
+            first = len(self._items) == 1
+        if first:  # the writer is woken once per batch, not once per item
+            self._wakeup.set()
 
     def enqueue_start(self, item: Any, *, eager_call_start: bool = False) -> None:
         """The weave client's hook for call starts (`item.req` is the start request)."""
@@ -106,4 +108,5 @@ class CallWriteQueue:
             except BaseException:
                 with self._items_lock:
                     self._items[:0] = items
+                self._wakeup.set()  # a later put would not wake the writer to retry
                 raise

@@ -18,16 +18,22 @@ from weave.vendor.weave_server_sdk.types.call_read_response import Call
 from weave.vendor.weave_server_sdk.types.feedback_query_params import Query
 from weave.vendor.weave_server_sdk.types.object_read_response import Obj
 
-from voicejudge.tracking.refs import call_id_of
+from voicejudge.tracking.refs import call_id_of, op_uri
+
+STEP_ATTRIBUTE = "voicejudge"  # the call attribute that says which step of which run a call is
 
 __all__ = [
+    "STEP_ATTRIBUTE",
     "Call",
     "Obj",
     "StoredFeedback",
     "add_feedback",
     "feedback_rows",
+    "op_calls",
     "read_call",
     "read_object",
+    "step_attributes",
+    "step_calls",
 ]
 
 
@@ -133,3 +139,50 @@ def _is_missing(exc: Exception) -> bool:
         return True
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None) == 404
+
+
+def op_calls(client: WeaveClient, op_name: str, newest_first: bool = False) -> list[Call]:
+    """Every stored call of one op in the client's project, by start time ."""
+    client.flush()
+    return list(
+        client.server.calls_query_stream(
+            {
+                "project_id": client.project_id,
+                "filter": {"op_names": [op_uri(client.project_id, op_name)]},
+                "sort_by": [
+                    {"field": "started_at", "direction": "desc" if newest_first else "asc"}
+                ],
+            }
+        )
+    )
+
+
+def step_attributes(step: str, run: str) -> dict[str, Any]:
+    """What marks a call as one step of a run (`weave.attributes`), so the run is found again
+    by what the call is, not by the name of the method that made it."""
+    return {STEP_ATTRIBUTE: {"step": step, "run": run}}
+
+
+def step_calls(
+    client: WeaveClient, step: str, *, run: str | None = None, newest_first: bool = False
+) -> list[Call]:
+    """Stored calls marked as `step` (of `run`, if given), by start time ."""
+    terms: list[dict[str, Any]] = [
+        {"$eq": [{"$getField": f"attributes.{STEP_ATTRIBUTE}.step"}, {"$literal": step}]}
+    ]
+    if run is not None:
+        terms.append(
+            {"$eq": [{"$getField": f"attributes.{STEP_ATTRIBUTE}.run"}, {"$literal": run}]}
+        )
+    client.flush()
+    return list(
+        client.server.calls_query_stream(
+            {
+                "project_id": client.project_id,
+                "query": cast(Any, {"$expr": {"$and": terms}}),
+                "sort_by": [
+                    {"field": "started_at", "direction": "desc" if newest_first else "asc"}
+                ],
+            }
+        )
+    )

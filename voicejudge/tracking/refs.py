@@ -81,7 +81,8 @@ def op_name_of(op: str) -> str:
     string, since the store does this for every call it returns."""
     if not op.startswith(REF_PREFIX) or "/op/" not in op:
         return op
-    return op[op.rfind("/") + 1 : op.rfind(":")]
+    name = op[op.rfind("/") + 1 :]
+    return name.rsplit(":", 1)[0] if ":" in name else name
 
 
 def op_family(op: str) -> str:

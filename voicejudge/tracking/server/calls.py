@@ -54,6 +54,23 @@ _UPSERT_CALL_END = (
     "exception = excluded.exception, output = excluded.output, summary = excluded.summary, "
     "wb_run_step_end = excluded.wb_run_step_end"
 )
+# A call whose start and end are written in the same batch (most calls) is one row written once.
+_UPSERT_CALL = (
+    "INSERT INTO calls (project_id, id, trace_id, parent_id, thread_id, turn_id, op_name, "
+    "op_base, display_name, started_at, attributes, inputs, wb_user_id, wb_run_id, wb_run_step, "
+    "writer, ended_at, exception, output, summary, wb_run_step_end) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (project_id, id) DO UPDATE SET trace_id = excluded.trace_id, "
+    "parent_id = excluded.parent_id, thread_id = excluded.thread_id, "
+    "turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base, "
+    "display_name = coalesce(calls.display_name, excluded.display_name), "
+    "started_at = excluded.started_at, attributes = excluded.attributes, "
+    "inputs = excluded.inputs, wb_user_id = excluded.wb_user_id, "
+    "wb_run_id = excluded.wb_run_id, wb_run_step = excluded.wb_run_step, "
+    "writer = excluded.writer, ended_at = excluded.ended_at, "
+    "exception = excluded.exception, output = excluded.output, summary = excluded.summary, "
+    "wb_run_step_end = excluded.wb_run_step_end"
+)
 _CALL_SQL_FIELDS = {
     "id": "id",
     "op_name": "op_name",
@@ -70,63 +87,65 @@ class CallsMixin(ServerBase):
     """Call starts and ends go through the write-behind queue; every read of calls drains it."""
 
     def call_start(self, req: Mapping[str, Any]) -> CallStartResponse:
-        start = dict(req["start"])
-        start["id"] = start.get("id") or new_id()
-        start["trace_id"] = start.get("trace_id") or new_id()
-        self.call_processor.put("start", {"start": start})
-        return CallStartResponse(id=start["id"], trace_id=start["trace_id"])
+        start = req["start"]
+        if not (start.get("id") and start.get("trace_id")):  # weave's client sends both
+            start = {**start, "id": start.get("id") or new_id()}
+            start["trace_id"] = start.get("trace_id") or new_id()
+            req = {"start": start}
+        self.call_processor.put("start", req)
+        return construct(CallStartResponse, id=start["id"], trace_id=start["trace_id"])
 
     def call_end(self, req: Mapping[str, Any]) -> None:
-        self.call_processor.put("end", dict(req))
+        self.call_processor.put("end", req)
 
     def _write_calls(self, items: list[CallWrite]) -> None:
         """Persist a batch of queued starts and ends in one transaction."""
-        starts, ends, refs = [], [], []
+        starts: dict[tuple[str, str], tuple[Any, ...]] = {}
+        whole, ends, refs = [], [], []
         for kind, req in items:
             if kind == "start":
                 start = req["start"]
                 project_id, call_id, op_name = start["project_id"], start["id"], start["op_name"]
-                starts.append(
-                    (
-                        project_id,
-                        call_id,
-                        start["trace_id"],
-                        start.get("parent_id"),
-                        start.get("thread_id"),
-                        start.get("turn_id"),
-                        op_name,
-                        op_family(op_name),
-                        start.get("display_name"),
-                        timestamp(start["started_at"]),
-                        dumps(start.get("attributes") or {}),
-                        inputs := dumps(start.get("inputs") or {}),
-                        start.get("wb_user_id") or self.user,
-                        start.get("wb_run_id"),
-                        start.get("wb_run_step"),
-                        self.writer,
-                    )
+                starts[project_id, call_id] = (
+                    project_id,
+                    call_id,
+                    start["trace_id"],
+                    start.get("parent_id"),
+                    start.get("thread_id"),
+                    start.get("turn_id"),
+                    op_name,
+                    op_family(op_name),
+                    start.get("display_name"),
+                    timestamp(start["started_at"]),
+                    dumps(start.get("attributes") or {}),
+                    inputs := dumps(start.get("inputs") or {}),
+                    start.get("wb_user_id") or self.user,
+                    start.get("wb_run_id"),
+                    start.get("wb_run_step"),
+                    self.writer,
                 )
                 if REF_PREFIX in inputs:
                     refs += [(project_id, call_id, "input", r) for r in refs_in(start["inputs"])]
             else:
                 end = req["end"]
                 project_id, call_id = end["project_id"], end["id"]
-                ends.append(
-                    (
-                        project_id,
-                        call_id,
-                        end.get("trace_id"),
-                        timestamp(end["ended_at"]),
-                        end.get("exception"),
-                        output := dumps(end.get("output")),
-                        dumps(end.get("summary") or {}),
-                        end.get("wb_run_step_end"),
-                    )
+                ended = (
+                    timestamp(end["ended_at"]),
+                    end.get("exception"),
+                    output := dumps(end.get("output")),
+                    dumps(end.get("summary") or {}),
+                    end.get("wb_run_step_end"),
                 )
+                started = starts.pop((project_id, call_id), None)
+                if started is None:
+                    ends.append((project_id, call_id, end.get("trace_id"), *ended))
+                else:
+                    whole.append((*started, *ended))
                 if REF_PREFIX in output:
                     refs += [(project_id, call_id, "output", r) for r in refs_in(end["output"])]
         with self.store.write() as conn:
-            conn.executemany(_UPSERT_CALL_START, starts)
+            conn.executemany(_UPSERT_CALL_START, list(starts.values()))
+            conn.executemany(_UPSERT_CALL, whole)
             conn.executemany(_UPSERT_CALL_END, ends)
             conn.executemany(
                 "INSERT OR IGNORE INTO call_refs (project_id, call_id, direction, ref) "
