@@ -44,7 +44,12 @@ def _gate(feature: str, threshold: float, below: bool) -> FeatureTerm:
 
 @dataclass(frozen=True)
 class CandidateTerm:
-    """One term a model may include, with its prior; columns are z, (z, -z²) or -1[gate]."""
+    """One term a model may include, with its prior; columns are z, (z, -z²) or -1[gate].
+
+    Not a `FeatureTerm`: the fit parametrises a feature's pull by signed weights (a `linear`
+    term is either way, a `target` is a linear and a square weight), and only the exported
+    rubric (`Fit.criteria`) says which way each pulls; a gate is its `FeatureTerm`.
+    """
 
     feature: str
     kind: CandidateKind
