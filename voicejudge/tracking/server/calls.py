@@ -34,43 +34,39 @@ _CALL_COLUMNS = (
     "started_at, ended_at, exception, attributes, inputs, output, summary, wb_user_id, "
     "wb_run_id, wb_run_step, wb_run_step_end"
 )
-_UPSERT_CALL_START = (
-    "INSERT INTO calls (project_id, id, trace_id, parent_id, thread_id, turn_id, op_name, "
-    "op_base, display_name, started_at, attributes, inputs, wb_user_id, wb_run_id, wb_run_step, "
-    "writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (project_id, id) DO UPDATE SET trace_id = excluded.trace_id, "
-    "parent_id = excluded.parent_id, thread_id = excluded.thread_id, "
-    "turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base, "
+_START_COLUMNS = (
+    "project_id, id, trace_id, parent_id, thread_id, turn_id, op_name, op_base, display_name, "
+    "started_at, attributes, inputs, wb_user_id, wb_run_id, wb_run_step, writer"
+)
+_END_COLUMNS = "ended_at, exception, output, summary, wb_run_step_end"
+_START_UPDATES = (
+    "trace_id = excluded.trace_id, parent_id = excluded.parent_id, "
+    "thread_id = excluded.thread_id, turn_id = excluded.turn_id, op_name = excluded.op_name, "
+    "op_base = excluded.op_base, "
     "display_name = coalesce(calls.display_name, excluded.display_name), "
     "started_at = excluded.started_at, attributes = excluded.attributes, "
     "inputs = excluded.inputs, wb_user_id = excluded.wb_user_id, "
     "wb_run_id = excluded.wb_run_id, wb_run_step = excluded.wb_run_step, "
     "writer = excluded.writer"
 )
-_UPSERT_CALL_END = (
-    "INSERT INTO calls (project_id, id, trace_id, ended_at, exception, output, summary, "
-    "wb_run_step_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (project_id, id) DO UPDATE SET ended_at = excluded.ended_at, "
-    "exception = excluded.exception, output = excluded.output, summary = excluded.summary, "
-    "wb_run_step_end = excluded.wb_run_step_end"
+_END_UPDATES = (
+    "ended_at = excluded.ended_at, exception = excluded.exception, output = excluded.output, "
+    "summary = excluded.summary, wb_run_step_end = excluded.wb_run_step_end"
 )
+
+
+def _upsert(columns: str, updates: str) -> str:
+    slots = ", ".join("?" * len(columns.split(", ")))
+    return (
+        f"INSERT INTO calls ({columns}) VALUES ({slots}) "
+        f"ON CONFLICT (project_id, id) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_CALL_START = _upsert(_START_COLUMNS, _START_UPDATES)
+_UPSERT_CALL_END = _upsert(f"project_id, id, trace_id, {_END_COLUMNS}", _END_UPDATES)
 # A call whose start and end are written in the same batch (most calls) is one row written once.
-_UPSERT_CALL = (
-    "INSERT INTO calls (project_id, id, trace_id, parent_id, thread_id, turn_id, op_name, "
-    "op_base, display_name, started_at, attributes, inputs, wb_user_id, wb_run_id, wb_run_step, "
-    "writer, ended_at, exception, output, summary, wb_run_step_end) VALUES "
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (project_id, id) DO UPDATE SET trace_id = excluded.trace_id, "
-    "parent_id = excluded.parent_id, thread_id = excluded.thread_id, "
-    "turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base, "
-    "display_name = coalesce(calls.display_name, excluded.display_name), "
-    "started_at = excluded.started_at, attributes = excluded.attributes, "
-    "inputs = excluded.inputs, wb_user_id = excluded.wb_user_id, "
-    "wb_run_id = excluded.wb_run_id, wb_run_step = excluded.wb_run_step, "
-    "writer = excluded.writer, ended_at = excluded.ended_at, "
-    "exception = excluded.exception, output = excluded.output, summary = excluded.summary, "
-    "wb_run_step_end = excluded.wb_run_step_end"
-)
+_UPSERT_CALL = _upsert(f"{_START_COLUMNS}, {_END_COLUMNS}", f"{_START_UPDATES}, {_END_UPDATES}")
 _CALL_SQL_FIELDS = {
     "id": "id",
     "op_name": "op_name",
