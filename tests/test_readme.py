@@ -62,7 +62,7 @@ TEXT_FILES = {
     "my-prompt.txt": "Prefer the lower, slower and rougher voice.\n",
     "my-character.md": "# Old sailor\n\nA man in his sixties: low, slow and a little rough.\n",
 }
-CHECKOUT_FOLDERS = ("assets", "scripts", "apps")
+CHECKOUT_FOLDERS = ("assets", "scripts", "apps", "tests")
 
 NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,})(?P<language>[\w+-]*)\s*$")

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from voicejudge import __version__
-from voicejudge.app import cli_audio, cli_rank, cli_rounds, cli_store
+from voicejudge.app import cli_audio, cli_import, cli_rank, cli_rounds, cli_store
 from voicejudge.app.cli_common import err, safe
 from voicejudge.errors import VoiceJudgeError, validation_problems
 from voicejudge.settings import offline_defaults
@@ -206,6 +206,31 @@ def _parser() -> argparse.ArgumentParser:
     lineage.add_argument("--json", action="store_true", help="print JSON instead of a tree")
     _tracking_options(lineage)
     lineage.set_defaults(run=cli_store.lineage_command)
+
+    importing = commands.add_parser(
+        "import", help="bring an existing listening test in as rankings (MUSHRA or pairs)"
+    )
+    importing.add_argument(
+        "format",
+        choices=["mushra", "pairs"],
+        help="mushra: signal,condition,ratings,participant_ids,file rows or "
+        "listener,signal,condition,score,file rows; pairs: listener,preferred,rejected[,tie]",
+    )
+    importing.add_argument("path", type=Path, help="the CSV file")
+    importing.add_argument(
+        "--audio", type=Path, required=True, help="the folder the file's audio paths are in"
+    )
+    importing.add_argument(
+        "--set", help="the study the judgements belong to (default: the file's name)"
+    )
+    importing.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="import the good rows of a file with bad ones (default: import nothing)",
+    )
+    importing.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _tracking_options(importing)
+    importing.set_defaults(run=cli_import.import_command)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
     demo.add_argument(
