@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from voicejudge import __version__
-from voicejudge.app import cli_audio, cli_import, cli_rank, cli_rounds, cli_store
+from voicejudge.app import cli_audio, cli_import, cli_rank, cli_raters, cli_rounds, cli_store
 from voicejudge.app.cli_common import err, safe
 from voicejudge.errors import VoiceJudgeError, validation_problems
 from voicejudge.settings import offline_defaults
@@ -231,6 +231,19 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--json", action="store_true", help="print the summary as JSON")
     _tracking_options(importing)
     importing.set_defaults(run=cli_import.import_command)
+
+    raters = commands.add_parser(
+        "raters", help="agreement between raters: each against the others, and Krippendorff's α"
+    )
+    raters.add_argument("--set", help="one study's judgements (default: every judgement)")
+    raters.add_argument(
+        "--png",
+        type=Path,
+        help="where the agreement picture goes (default: $VOICEJUDGE_HOME/raters/SET.png)",
+    )
+    raters.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _tracking_options(raters)
+    raters.set_defaults(run=cli_raters.raters_command)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
     demo.add_argument(
