@@ -14,7 +14,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from voicejudge import __version__
-from voicejudge.app import cli_audio, cli_import, cli_rank, cli_raters, cli_rounds, cli_store
+from voicejudge.app import (
+    cli_audio,
+    cli_import,
+    cli_rank,
+    cli_raters,
+    cli_rounds,
+    cli_screen,
+    cli_store,
+)
 from voicejudge.app.cli_common import err, safe
 from voicejudge.errors import VoiceJudgeError, validation_problems
 from voicejudge.settings import offline_defaults
@@ -244,6 +252,39 @@ def _parser() -> argparse.ArgumentParser:
     raters.add_argument("--json", action="store_true", help="print the figures as JSON")
     _tracking_options(raters)
     raters.set_defaults(run=cli_raters.raters_command)
+
+    screening = commands.add_parser(
+        "screen", help="mark raters by a listening-test rule (hidden reference and others)"
+    )
+    screening.add_argument("rule", choices=["hidden-reference", "consistency", "consensus"])
+    screening.add_argument("--set", required=True, help="the study whose raters to screen")
+    screening.add_argument(
+        "--below",
+        type=float,
+        help="the limit: a reference score (default: 90), or a share of agreeing answers "
+        "(default: 0.7 for consistency, 0.6 for consensus)",
+    )
+    limit = screening.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--max-share",
+        type=float,
+        help="hidden-reference: mark a listener failing more than this share of their trials "
+        "(default: 0.15, as ITU-R BS.1534)",
+    )
+    limit.add_argument(
+        "--max-trials",
+        type=int,
+        help="hidden-reference: mark a listener failing more than this many trials "
+        "(default: the share instead)",
+    )
+    screening.add_argument(
+        "--reference",
+        default="Reference",
+        help="the hidden reference's condition name (default: Reference)",
+    )
+    screening.add_argument("--json", action="store_true", help="print the marks as JSON")
+    _tracking_options(screening)
+    screening.set_defaults(run=cli_screen.screen_command)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
     demo.add_argument(

@@ -13,6 +13,7 @@ from voicejudge.errors import VoiceJudgeError
 
 def raters_command(args: argparse.Namespace) -> int:
     from voicejudge.evaluation.panel import panel_agreement, plot_panel, study_codes
+    from voicejudge.evaluation.screening import latest_marks
     from voicejudge.settings import load_settings
     from voicejudge.tracking import init_tracking
 
@@ -28,18 +29,25 @@ def raters_command(args: argparse.Namespace) -> int:
     png = args.png or load_settings().home / "raters" / f"{args.set or 'all'}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
     plot_panel(agreement, str(png))
+    marks = latest_marks(client, args.set) if args.set else {}
     if args.json:
-        print_json({**agreement.model_dump(mode="json"), "png": str(png)})
+        figures = agreement.model_dump(mode="json")
+        for rater in figures["raters"]:
+            rater["screened_by"] = marks.get(rater["rater"], [])
+        print_json({**figures, "png": str(png)})
         return 0
     table = Table("rater", "judgements", "agreement with the others", "pairs compared")
+    if marks:
+        table.add_column("screened by")
     for rater in agreement.raters:
         value = rater.agreement_with_others
-        table.add_row(
+        cells = [
             safe(rater.rater),
             str(rater.judgements),
             "–" if value is None else f"{value:.3f}",
             str(rater.compared),
-        )
+        ]
+        table.add_row(*cells, *([safe(", ".join(marks.get(rater.rater, [])))] if marks else []))
     out.print(table)
     decided = [
         r.agreement_with_others for r in agreement.raters if r.agreement_with_others is not None

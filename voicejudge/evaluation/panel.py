@@ -73,7 +73,7 @@ def judgement_codes(recorded: Iterable[RecordedRanking]) -> Codes:
 
 def panel_agreement(codes: Codes, seed: int = 0) -> PanelAgreement:
     """Each rater against the others' consensus, rater × rater agreement and α."""
-    raters = sorted(codes, key=_natural)
+    raters = sorted(codes, key=natural_order)
     by_pair: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for rater, answers in codes.items():
         for pair, code in answers.items():
@@ -191,7 +191,7 @@ def plot_panel(agreement: PanelAgreement, path: str, order: Sequence[str] | None
     return path
 
 
-def _natural(name: str) -> tuple[int, int | str]:
+def natural_order(name: str) -> tuple[int, int | str]:
     """Listener ids in number order (2 before 10), names after them in text order."""
     return (0, int(name)) if name.isdigit() else (1, name)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import weave
 from pydantic import BaseModel, Field
 from weave.trace.weave_client import WeaveClient
 
@@ -71,6 +72,25 @@ class Trial:
     lines: tuple[int, ...]
 
 
+class ListenerScore(BaseModel):
+    """One score as the file gave it: by whom, in which trial, for which condition."""
+
+    listener: str
+    signal: str
+    condition: str
+    score: float
+    file: str
+    line: int
+
+
+class ListeningScores(weave.Object):
+    """A study's scores as imported, kept so rules that read scores (hidden-reference
+    screening) can run later; published as `scores-<study>`."""
+
+    study: str
+    rows: list[ListenerScore] = Field(default_factory=list)
+
+
 @dataclass
 class ListeningTest:
     """What a file holds, checked: its takes, its trials, and the rows it cannot use."""
@@ -81,6 +101,7 @@ class ListeningTest:
     trials: list[Trial] = field(default_factory=list)
     problems: list[ImportProblem] = field(default_factory=list)
     without_audio: list[int] = field(default_factory=list)
+    scores: list[ListenerScore] = field(default_factory=list)
 
     def judgements(self) -> Iterator[tuple[str, str, str, bool]]:
         """(rater, first, second, tie) for every pair of takes within each trial: the first
@@ -172,6 +193,10 @@ def import_listening_test(
             client,
             asked=request,
         )
+    if test.scores:
+        bad = {p.line for p in test.problems}
+        rows = [score for score in test.scores if score.line not in bad]
+        weave.publish(ListeningScores(study=study, rows=rows), name=scores_name(study))
     client.flush()
     return ImportSummary(
         study=study,
@@ -184,6 +209,11 @@ def import_listening_test(
         rows_left_out=sorted({p.line for p in test.problems}),
         rows_without_audio=test.without_audio,
     )
+
+
+def scores_name(study: str) -> str:
+    """The name a study's imported scores are published under."""
+    return "scores-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in study)
 
 
 def _take(test: ListeningTest, line: int, audio: Path, file: str) -> str | None:
@@ -278,13 +308,25 @@ def _collect_trials(
             )
             continue
         seen[key] = line
-        if not (row["file"] or "").strip():
+        listener = _listener(row["listener"], line, test)
+        value = _score(row["score"], line, test)
+        file = (row["file"] or "").strip()
+        if listener is not None and value is not None:
+            test.scores.append(
+                ListenerScore(
+                    listener=listener,
+                    signal=row["signal"],
+                    condition=row["condition"],
+                    score=value,
+                    file=file,
+                    line=line,
+                )
+            )
+        if not file:
             if line not in test.without_audio:
                 test.without_audio.append(line)  # a condition without published audio
             continue
-        listener = _listener(row["listener"], line, test)
-        value = _score(row["score"], line, test)
-        take = _take(test, line, audio, row["file"].strip())
+        take = _take(test, line, audio, file)
         if listener is None or value is None or take is None:
             continue
         trials.setdefault((listener, row["signal"]), {})[take] = (value, line)
