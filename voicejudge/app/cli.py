@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from voicejudge import __version__
 from voicejudge.app import (
     cli_audio,
+    cli_export,
     cli_import,
     cli_rank,
     cli_raters,
@@ -285,6 +286,15 @@ def _parser() -> argparse.ArgumentParser:
     screening.add_argument("--json", action="store_true", help="print the marks as JSON")
     _tracking_options(screening)
     screening.set_defaults(run=cli_screen.screen_command)
+
+    export = commands.add_parser("export", help="every stored judgement as CSV or JSON lines")
+    export.add_argument(
+        "--format", choices=["csv", "jsonl"], default="csv", help="file format (default: csv)"
+    )
+    export.add_argument("--set", help="one study's judgements (default: every judgement)")
+    export.add_argument("--out", type=Path, help="the file to write (default: stdout)")
+    _tracking_options(export)
+    export.set_defaults(run=cli_export.export_command)
 
     demo = commands.add_parser("demo", help="the main job: offline alignment on bundled voices")
     demo.add_argument(

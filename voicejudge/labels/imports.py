@@ -11,6 +11,7 @@ rated both; importing the same file again stores nothing new.
 from __future__ import annotations
 
 import csv
+import glob
 import itertools
 import json
 import math
@@ -222,8 +223,12 @@ def _take(test: ListeningTest, line: int, audio: Path, file: str) -> str | None:
         return file
     location = audio / file
     if not location.is_file():
-        test.problems.append(ImportProblem(line, f"audio {file!r} is not in {audio}"))
-        return None
+        # an id written without its extension (as exports write a set's sample ids)
+        named = sorted(p for p in audio.glob(f"{glob.escape(file)}.*") if p.is_file())
+        if len(named) != 1:
+            test.problems.append(ImportProblem(line, f"audio {file!r} is not in {audio}"))
+            return None
+        location = named[0]
     test.samples[file] = VoiceSample(id=file, audio=location)
     return file
 
@@ -345,7 +350,11 @@ def _collect_trials(
 def _read_pairs(
     test: ListeningTest, rows: list[dict[str, str]], columns: set[str], audio: Path
 ) -> None:
-    """One row per stated preference: listener, preferred, rejected and an optional tie."""
+    """One row per stated preference: listener (or rater, as exports write it), preferred,
+    rejected and an optional tie."""
+    if "listener" not in columns and "rater" in columns:
+        rows = [{**row, "listener": row["rater"]} for row in rows]
+        columns = columns | {"listener"}
     if not {"listener", "preferred", "rejected"} <= columns:
         raise VoiceJudgeError(
             f"{test.path}: a pairs file has the columns listener,preferred,rejected[,tie]; "
