@@ -144,3 +144,41 @@ def test_the_command_reports_bad_rows_without_a_traceback(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["raters"] == 2 and summary["rows_left_out"] == [6] and summary["stored"] == 2
+
+
+def test_mos_ratings_are_compared_only_within_each_listeners_own_ratings(
+    client, tmp_path: Path
+) -> None:
+    path = tmp_path / "mos.csv"
+    path.write_text(
+        "listener,file,score\n"
+        "ann,stim_01/ref.flac,5\n"
+        "ann,stim_01/lyra_32.flac,2\n"
+        "ann,stim_03/ref.flac,5\n"  # a tie with ann's other 5
+        "bob,stim_01/lyra_32.flac,4\n"  # bob's 4 is never compared with ann's 5
+        "bob,stim_01/ref.flac,3\n"
+    )
+    test = read_listening_test("mos", path, AUDIO, scale=(1, 5))
+    summary = import_listening_test(test, "acr", client)
+    found = sorted((c.rater, c.preferred_id, c.rejected_id) for c in read_comparisons(client))
+    assert found == [
+        ("ann", "stim_01/ref.flac", "stim_01/lyra_32.flac"),
+        ("ann", "stim_03/ref.flac", "stim_01/lyra_32.flac"),
+        ("bob", "stim_01/lyra_32.flac", "stim_01/ref.flac"),
+    ]
+    assert summary.ties == 1 and summary.raters == 2
+
+
+def test_mos_ratings_off_the_scale_or_repeated_are_named_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "mos.csv"
+    path.write_text(
+        "listener,file,score\n"
+        "ann,stim_01/ref.flac,5\n"
+        "ann,stim_01/lyra_32.flac,7\n"
+        "ann,stim_01/ref.flac,4\n"
+    )
+    test = read_listening_test("mos", path, AUDIO, scale=(1, 5))
+    assert [(p.line, p.problem) for p in test.problems] == [
+        (3, "score '7' is not a number from 1 to 5"),
+        (4, "listener ann scored 'stim_01/ref.flac' already (line 2)"),
+    ]

@@ -221,9 +221,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument(
         "format",
-        choices=["mushra", "pairs"],
+        choices=["mushra", "mos", "pairs"],
         help="mushra: signal,condition,ratings,participant_ids,file rows or "
-        "listener,signal,condition,score,file rows; pairs: listener,preferred,rejected[,tie]",
+        "listener,signal,condition,score,file rows; mos: listener,file,score rows; "
+        "pairs: listener,preferred,rejected[,tie]",
     )
     importing.add_argument("path", type=Path, help="the CSV file")
     importing.add_argument(
@@ -231,6 +232,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument(
         "--set", help="the study the judgements belong to (default: the file's name)"
+    )
+    importing.add_argument(
+        "--scale",
+        type=_scale,
+        metavar="LOW:HIGH",
+        help="mos: the rating scale, e.g. 1:5 for ACR (default: any number)",
     )
     importing.add_argument(
         "--skip-bad",
@@ -330,6 +337,18 @@ def _parser() -> argparse.ArgumentParser:
     objects.add_argument("--wide", action="store_true", help="every column in full, however wide")
     objects.set_defaults(run=cli_store.traces_objects_command)
     return parser
+
+
+def _scale(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give the scale as LOW:HIGH, e.g. 1:5; got {text!r}"
+        ) from None
+    if not low < high:
+        raise argparse.ArgumentTypeError(f"the scale's LOW must be below its HIGH; got {text!r}")
+    return low, high
 
 
 def _tracking_options(parser: argparse.ArgumentParser) -> None:

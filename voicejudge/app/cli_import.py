@@ -12,7 +12,7 @@ def import_command(args: argparse.Namespace) -> int:
     from voicejudge.labels.imports import import_listening_test, read_listening_test
     from voicejudge.tracking import init_tracking
 
-    test = read_listening_test(args.format, args.path, args.audio)
+    test = read_listening_test(args.format, args.path, args.audio, scale=args.scale)
     client = init_tracking(project=args.project, backend=args.backend)
     study = args.set or args.path.stem
     summary = import_listening_test(test, study, client, skip_bad=args.skip_bad)

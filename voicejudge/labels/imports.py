@@ -34,9 +34,10 @@ from voicejudge.labels.ranking import (
     submit_ranking,
 )
 
-ImportFormat = Literal["mushra", "pairs"]
-FORMATS: tuple[ImportFormat, ...] = ("mushra", "pairs")
+ImportFormat = Literal["mushra", "mos", "pairs"]
+FORMATS: tuple[ImportFormat, ...] = ("mushra", "mos", "pairs")
 MUSHRA_SCALE = (0.0, 100.0)
+MOS_UNIT = "mos"  # a listener's own absolute ratings are one unit: comparable with each other
 _SHOWN_PROBLEMS = 10
 
 
@@ -127,8 +128,11 @@ class ImportSummary(BaseModel):
     rows_without_audio: list[int]
 
 
-def read_listening_test(format: ImportFormat, path: Path, audio: Path) -> ListeningTest:
-    """A listening test file in one of `FORMATS`, checked against the audio folder."""
+def read_listening_test(
+    format: ImportFormat, path: Path, audio: Path, scale: tuple[float, float] | None = None
+) -> ListeningTest:
+    """A listening test file in one of `FORMATS`, checked against the audio folder; `scale`
+    bounds MOS ratings (default: any number)."""
     if format not in FORMATS:
         raise VoiceJudgeError(f"No import format {format!r}; use one of {', '.join(FORMATS)}.")
     if not path.is_file():
@@ -144,6 +148,8 @@ def read_listening_test(format: ImportFormat, path: Path, audio: Path) -> Listen
     columns = set(rows[0]) if rows else set()
     if format == "pairs":
         _read_pairs(test, rows, columns, audio)
+    elif format == "mos":
+        _read_mos(test, rows, columns, audio, scale)
     elif {"signal", "condition", "ratings", "participant_ids", "file"} <= columns:
         _read_mushra_wide(test, rows, audio)
     elif {"listener", "signal", "condition", "score", "file"} <= columns:
@@ -233,16 +239,17 @@ def _take(test: ListeningTest, line: int, audio: Path, file: str) -> str | None:
     return file
 
 
-def _score(text: object, line: int, test: ListeningTest) -> float | None:
+def _score(
+    text: object, line: int, test: ListeningTest, scale: tuple[float, float] | None
+) -> float | None:
     try:
         value = float(str(text))
     except ValueError:
         value = math.nan
-    low, high = MUSHRA_SCALE
-    if math.isnan(value) or not low <= value <= high:
-        test.problems.append(
-            ImportProblem(line, f"score {text!r} is not a number from {low:g} to {high:g}")
-        )
+    low, high = scale or (-math.inf, math.inf)
+    if not math.isfinite(value) or not low <= value <= high:
+        span = f" from {low:g} to {high:g}" if scale else ""
+        test.problems.append(ImportProblem(line, f"score {text!r} is not a number{span}"))
         return None
     return value
 
@@ -298,23 +305,26 @@ def _read_mushra_long(test: ListeningTest, rows: list[dict[str, str]], audio: Pa
 
 
 def _collect_trials(
-    test: ListeningTest, rows: Sequence[tuple[int, dict[str, str]]], audio: Path
+    test: ListeningTest,
+    rows: Sequence[tuple[int, dict[str, str]]],
+    audio: Path,
+    scale: tuple[float, float] | None = MUSHRA_SCALE,
 ) -> None:
     seen: dict[tuple[str, str, str], int] = {}
     trials: dict[tuple[str, str], dict[str, tuple[float, int]]] = {}
     for line, row in rows:
         key = (row["listener"], row["signal"], row["condition"])
         if key in seen:
+            trial = f" of {key[1]!r}" if key[1] != MOS_UNIT else ""
             test.problems.append(
                 ImportProblem(
-                    line,
-                    f"listener {key[0]} scored {key[2]!r} of {key[1]!r} already (line {seen[key]})",
+                    line, f"listener {key[0]} scored {key[2]!r}{trial} already (line {seen[key]})"
                 )
             )
             continue
         seen[key] = line
         listener = _listener(row["listener"], line, test)
-        value = _score(row["score"], line, test)
+        value = _score(row["score"], line, test, scale)
         file = (row["file"] or "").strip()
         if listener is not None and value is not None:
             test.scores.append(
@@ -345,6 +355,27 @@ def _collect_trials(
                     lines=tuple(sorted({line for _, line in scores.values()})),
                 )
             )
+
+
+def _read_mos(
+    test: ListeningTest,
+    rows: list[dict[str, str]],
+    columns: set[str],
+    audio: Path,
+    scale: tuple[float, float] | None,
+) -> None:
+    """One row per absolute rating: listener, file, score (ACR 1-5 or any numeric scale); a
+    listener's ratings are compared only with each other."""
+    if not {"listener", "file", "score"} <= columns:
+        raise VoiceJudgeError(
+            f"{test.path}: a MOS file has the columns listener,file,score; this one has "
+            f"{', '.join(sorted(columns)) or 'none'}."
+        )
+    long_rows = [
+        (line, {**row, "signal": MOS_UNIT, "condition": row["file"]})
+        for line, row in enumerate(rows, start=2)
+    ]
+    _collect_trials(test, long_rows, audio, scale)
 
 
 def _read_pairs(
