@@ -6,7 +6,10 @@ signal, condition, ratings, participant_ids and file; audio under `audio/`). Sco
 comparable within a signal, so pairs are within-signal: A over B when a listener scored A
 higher (ties dropped). Per listener, the learner that `voicejudge rounds` uses learns from the
 training signals' pairs, the analyzer turns its patterns into the judge's criteria, and the
-criteria's scores are checked against that listener's pairs on the test signals. Prints one
+criteria's scores are checked against that listener's pairs on the test signals. Three ways to
+pool the panel are compared: `per_listener` (each listener's own pairs), `pooled` (one judge
+from everyone's pairs) and `hierarchical` (everyone's rubric as each listener's prior, moved
+by their own pairs), beside the `ceiling` (the mean score of the other listeners). Prints one
 JSON object.
 
     python scripts/bench_listeners.py --train DIR [--test DIR | --test-half first]
@@ -26,6 +29,7 @@ from pathlib import Path
 
 from voicejudge import (
     Comparison,
+    Criterion,
     JudgePrompt,
     JudgePromptAnalyzer,
     PreferenceLearner,
@@ -79,15 +83,18 @@ def agreement(ranks: dict[str, float], pairs: list[Comparison]) -> float:
     return total / len(pairs)
 
 
-def learned_scores(
-    comparisons: list[Comparison], samples: SampleSet, features: dict[str, Features]
-) -> dict[str, float]:
-    """What the offline judge scores each take after learning from `comparisons`: the learner
-    and analyzer of `voicejudge rounds`, from a brief that states nothing."""
+def learned_criteria(
+    comparisons: list[Comparison], samples: SampleSet, prior: list[Criterion] | None = None
+) -> list[Criterion]:
+    """The offline judge's criteria after learning from `comparisons`: the learner and
+    analyzer of `voicejudge rounds`, from a brief that states nothing, or around `prior`."""
     start = JudgePrompt(text="Prefer the takes this listener prefers.", criteria=[])
-    patterns = PreferenceLearner(model="acoustic", prior=[]).update(comparisons, samples)
-    prompt = JudgePromptAnalyzer(model="acoustic").rewrite(start, patterns).prompt
-    return {sample_id: score(prompt.criteria, f) for sample_id, f in features.items()}
+    patterns = PreferenceLearner(model="acoustic", prior=prior or []).update(comparisons, samples)
+    return JudgePromptAnalyzer(model="acoustic").rewrite(start, patterns).prompt.criteria
+
+
+def scores_by(criteria: list[Criterion], features: dict[str, Features]) -> dict[str, float]:
+    return {sample_id: score(criteria, f) for sample_id, f in features.items()}
 
 
 def main() -> int:
@@ -118,16 +125,21 @@ def main() -> int:
     cache = FeatureCache(load_settings().feature_cache)
     features = {sample.id: cache.features(sample.clip()) for sample in samples}
     listeners = sorted(set(train_scores) & set(test_scores))
-    per_listener, ceiling, pooled_rows = [], [], []
+    per_listener, ceiling, pooled_rows, hierarchical_rows = [], [], [], []
     pooled_train = [c for who in train_scores for c in pairs_of(train_scores[who], train_signals)]
-    pooled = learned_scores(pooled_train, samples, features)
+    group = learned_criteria(pooled_train, samples)
+    pooled = scores_by(group, features)
     for listener in listeners:
         train = pairs_of(train_scores[listener], train_signals)
         test = pairs_of(test_scores[listener], test_signals)
         if not train or not test:
             continue
-        per_listener.append(agreement(learned_scores(train, samples, features), test))
+        per_listener.append(agreement(scores_by(learned_criteria(train, samples), features), test))
         pooled_rows.append(agreement(pooled, test))
+        # the group's rubric as this listener's prior: their own answers move it only as far
+        # as they bear out (the fit's wide prior around stated terms)
+        own = learned_criteria(train, samples, prior=group)
+        hierarchical_rows.append(agreement(scores_by(own, features), test))
         others = [who for who in test_scores if who != listener]
         consensus: dict[str, float] = {}
         for signal in test_signals:
@@ -143,6 +155,9 @@ def main() -> int:
         "per_listener": round(statistics.fmean(per_listener), 4),
         "per_listener_worst": round(min(per_listener), 4),
         "pooled": round(statistics.fmean(pooled_rows), 4),
+        "pooled_worst": round(min(pooled_rows), 4),
+        "hierarchical": round(statistics.fmean(hierarchical_rows), 4),
+        "hierarchical_worst": round(min(hierarchical_rows), 4),
         "ceiling": round(statistics.fmean(ceiling), 4),
         "listeners": len(per_listener),
         "train_signals": sorted(train_signals),
