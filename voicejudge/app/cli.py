@@ -264,7 +264,12 @@ def _parser() -> argparse.ArgumentParser:
     screening = commands.add_parser(
         "screen", help="mark raters by a listening-test rule (hidden reference and others)"
     )
-    screening.add_argument("rule", choices=["hidden-reference", "consistency", "consensus"])
+    screening.add_argument(
+        "rule",
+        choices=["hidden-reference", "consistency", "consensus"],
+        help="hidden-reference: the reference scored low too often; consistency: repeated "
+        "answers that differ; consensus: low agreement with the others",
+    )
     screening.add_argument("--set", required=True, help="the study whose raters to screen")
     screening.add_argument(
         "--below",
