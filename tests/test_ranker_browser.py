@@ -59,6 +59,22 @@ def _the_one_ranking(client) -> tuple[RecordedRanking, dict[str, str]]:
     return recorded, comparison_request(client, recorded.call_id).labels
 
 
+def _pick_with_key(page, key: str) -> None:
+    """Pick a take by its key, pressing again until the page's shortcuts have loaded (they are
+    attached after the players appear)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    checked = f"document.querySelector('#best input[value=\"{key.upper()}\"]')?.checked === true"
+    for _ in range(20):
+        page.keyboard.press(key)
+        try:
+            page.wait_for_function(checked, timeout=500)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the {key!r} key never picked take {key.upper()}")
+
+
 def _submit(page, element: str, text: str) -> None:
     """Press Enter to submit the page and wait until `element` says `text`."""
     page.click("#progress")
@@ -89,11 +105,7 @@ def test_play_pick_with_a_key_and_submit_with_enter(client, tmp_path: Path) -> N
             assert [i for i in voices.ids if i in seen] == [], "no URL or markup names a take"
             for label in "AB":
                 _play(page, label)
-            page.keyboard.press("b")
-            page.wait_for_function(
-                "document.querySelector('#best input[value=\"B\"]')?.checked === true",
-                timeout=10_000,
-            )
+            _pick_with_key(page, "b")
             page.click("#note textarea")
             page.keyboard.type("ab")  # typing letters in the note must not pick takes
             page.click("#progress")
@@ -141,7 +153,7 @@ def test_every_take_is_played_first_and_the_speed_stays_for_the_next_page(client
             assert page.inner_text("#belongs") == "Belongs to: study voices (asked of ann)"
             assert "Best take (A-B)" in page.inner_text("#best")
 
-            page.keyboard.press("b")
+            _pick_with_key(page, "b")
             _submit(page, "status", "Not saved")
             assert "Play every take before ranking" in page.inner_text("#status")
             client.flush()
