@@ -71,7 +71,6 @@ class Trial:
     rater: str
     unit: str
     scores: dict[str, float]
-    lines: tuple[int, ...]
 
 
 class ListenerScore(BaseModel):
@@ -311,7 +310,7 @@ def _collect_trials(
     scale: tuple[float, float] | None = MUSHRA_SCALE,
 ) -> None:
     seen: dict[tuple[str, str, str], int] = {}
-    trials: dict[tuple[str, str], dict[str, tuple[float, int]]] = {}
+    trials: dict[tuple[str, str], dict[str, float]] = {}
     for line, row in rows:
         key = (row["listener"], row["signal"], row["condition"])
         if key in seen:
@@ -344,15 +343,14 @@ def _collect_trials(
         take = _take(test, line, audio, file)
         if listener is None or value is None or take is None:
             continue
-        trials.setdefault((listener, row["signal"]), {})[take] = (value, line)
+        trials.setdefault((listener, row["signal"]), {})[take] = value
     for (listener, signal), scores in trials.items():
         if len(scores) >= 2:
             test.trials.append(
                 Trial(
                     rater=listener,
                     unit=signal,
-                    scores={take: value for take, (value, _) in scores.items()},
-                    lines=tuple(sorted({line for _, line in scores.values()})),
+                    scores=scores,
                 )
             )
 
@@ -420,6 +418,5 @@ def _read_pairs(
                 rater=listener,
                 unit=f"line {line}",
                 scores={preferred: 1.0, rejected: 1.0 if tie else 0.0},
-                lines=(line,),
             )
         )
