@@ -3,6 +3,7 @@ feedback on traced `rank_audio` calls, checked whole before anything is stored."
 
 from __future__ import annotations
 
+import argparse
 import csv
 import itertools
 import json
@@ -85,6 +86,21 @@ GOOD_ROWS = [
     "bob,VCTK_p229_293,Reference,90,stim_01/ref.flac",
     "bob,VCTK_p229_293,Lyra 3,90,stim_01/lyra_32.flac",
 ]
+
+
+def test_the_command_offers_every_import_format_and_screening_rule() -> None:
+    from voicejudge.app.cli import _parser
+    from voicejudge.evaluation.screening import RULES
+    from voicejudge.labels.imports import FORMATS
+
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    offered = {
+        name: next(
+            a.choices for a in commands.choices[name]._actions if a.dest in ("format", "rule")
+        )
+        for name in ("import", "screen")
+    }
+    assert tuple(offered["import"]) == FORMATS and tuple(offered["screen"]) == RULES
 
 
 def test_bad_rows_are_named_by_line_and_nothing_is_stored_unless_skipped(

@@ -78,5 +78,7 @@ def test_marked_raters_stay_in_the_store_and_the_latest_run_of_each_rule_names_t
 def test_a_study_without_scores_or_a_reference_is_a_clear_error(imported) -> None:
     with pytest.raises(ScreeningError, match="no imported scores"):
         screen(imported, "another study", "hidden-reference")
+    with pytest.raises(ScreeningError, match="no comparisons to screen"):
+        screen(imported, "another study", "consensus")
     with pytest.raises(ScreeningError, match="No condition is named 'Hidden ref'"):
         screen(imported, "codec-mushra", "hidden-reference", reference="Hidden ref")

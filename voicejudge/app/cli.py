@@ -217,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     lineage.set_defaults(run=cli_store.lineage_command)
 
     importing = commands.add_parser(
-        "import", help="bring an existing listening test in as rankings (MUSHRA or pairs)"
+        "import", help="bring an existing listening test in as rankings (MUSHRA, MOS or pairs)"
     )
     importing.add_argument(
         "format",

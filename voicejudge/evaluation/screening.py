@@ -25,8 +25,8 @@ from voicejudge.errors import VoiceJudgeError
 from voicejudge.evaluation.panel import natural_order, panel_agreement, study_codes
 from voicejudge.labels.imports import ListenerScore, scores_name
 from voicejudge.labels.ranking import asked_comparisons, read_rankings
-from voicejudge.tracking.gateway import read_object
-from voicejudge.tracking.refs import REF_PREFIX, object_ref
+from voicejudge.tracking.gateway import plain_record, read_object
+from voicejudge.tracking.refs import latest_object_ref
 
 ScreeningRule = Literal["hidden-reference", "consistency", "consensus"]
 RULES: tuple[ScreeningRule, ...] = ("hidden-reference", "consistency", "consensus")
@@ -115,8 +115,15 @@ def screen(
     max_trials: int | None = None,
     reference: str = "Reference",
 ) -> RaterScreening:
-    """Run one rule on a study's raters and publish the marks as `screening-<study>`."""
+    """Run one rule on a study's raters and publish the marks as `screening-<rule>-<study>`."""
     parameters: dict[str, float | int | str]
+    if rule != "hidden-reference" and not any(
+        asked.study == study for _, asked in asked_comparisons(client)
+    ):
+        raise ScreeningError(
+            f"Study {study!r} has no comparisons to screen its raters by; import a listening "
+            "test into it (voicejudge import) or rank it first."
+        )
     if rule == "hidden-reference":
         limit = 90.0 if below is None else below
         if max_share is None and max_trials is None:
@@ -167,8 +174,9 @@ def latest_marks(client: WeaveClient, study: str) -> dict[str, list[str]]:
     """Rater -> the rules whose latest run on the study marked them."""
     marked: dict[str, list[str]] = defaultdict(list)
     for rule in RULES:
-        uri = f"{REF_PREFIX}{client.project_id}/object/{screening_name(study, rule)}:latest"
-        found = read_object(client, object_ref(uri))
+        found = read_object(
+            client, latest_object_ref(client.project_id, screening_name(study, rule))
+        )
         if found is None or not isinstance(found.val, dict):
             continue
         for mark in found.val.get("marks") or []:
@@ -178,15 +186,13 @@ def latest_marks(client: WeaveClient, study: str) -> dict[str, list[str]]:
 
 
 def _study_scores(client: WeaveClient, study: str) -> list[ListenerScore]:
-    uri = f"{REF_PREFIX}{client.project_id}/object/{scores_name(study)}:latest"
-    found = read_object(client, object_ref(uri))
+    found = read_object(client, latest_object_ref(client.project_id, scores_name(study)))
     if found is None or not isinstance(found.val, dict):
         raise ScreeningError(
             f"Study {study!r} has no imported scores: the hidden-reference rule reads the "
             "scores a `voicejudge import mushra` keeps."
         )
-    rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in found.val["rows"]]
-    return [ListenerScore.model_validate(row) for row in rows]
+    return [ListenerScore.model_validate(row) for row in plain_record(found.val["rows"])]
 
 
 def _consistency_marks(client: WeaveClient, study: str, limit: float) -> list[RaterMark]:

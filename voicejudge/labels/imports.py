@@ -5,7 +5,8 @@ missing, duplicated rows and malformed scores are reported by line, and nothing 
 unless the caller skips them. Scores become rankings only where they are comparable (one
 MUSHRA trial: one listener, one signal), one pair of takes at a time, equal scores as ties.
 Each pair of takes is one `rank_audio` call of the study, answered by every listener who
-rated both; importing the same file again stores nothing new.
+rated both; importing the same file again stores nothing new, so an import cut short (a
+crash, Ctrl+C) is completed by running it again.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from voicejudge.tracking.gateway import (
     add_feedback,
     feedback_rows,
     op_calls,
+    plain_record,
     read_call,
 )
 from voicejudge.tracking.refs import call_uri, op_name_of
@@ -374,9 +375,7 @@ def _request_in(output: Any) -> ComparisonRequest | None:
     if not isinstance(output, dict):
         return None
     try:
-        return ComparisonRequest.model_validate(
-            {k: v for k, v in output.items() if not str(k).startswith("_")}
-        )
+        return ComparisonRequest.model_validate(plain_record(output))
     except ValidationError:
         return None
 

@@ -17,7 +17,6 @@ from voicejudge.loop.results import (
     RunEvent,
     RunResult,
     finished_rounds,
-    plain_record,
     store_location,
 )
 from voicejudge.loop.runner import check_run, run_rounds
@@ -26,7 +25,7 @@ from voicejudge.loop.wandb_run import RunLog
 from voicejudge.prompting.judge_prompt import load_judge_prompt
 from voicejudge.settings import load_settings
 from voicejudge.tracking import read_object_value
-from voicejudge.tracking.gateway import step_calls
+from voicejudge.tracking.gateway import plain_record, step_calls
 
 
 class AlignmentOutcome(BaseModel):

@@ -11,8 +11,9 @@ from voicejudge.errors import VoiceJudgeError
 from voicejudge.learning.brief import stated_criteria
 from voicejudge.learning.patterns import PreferencePatterns
 from voicejudge.learning.rubric import Criterion
-from voicejudge.loop.results import RoundResult, RunResult, plain_record
+from voicejudge.loop.results import RoundResult, RunResult
 from voicejudge.prompting.judge_prompt import JudgePrompt
+from voicejudge.tracking.gateway import plain_record
 
 
 class ReportError(VoiceJudgeError):

@@ -4,13 +4,13 @@ finished rounds read back from the store."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.evaluation.heldout import Decision
-from voicejudge.tracking.gateway import step_calls
+from voicejudge.tracking.gateway import plain_record, step_calls
 
 
 class RoundResult(BaseModel):
@@ -88,12 +88,3 @@ def store_location(client: WeaveClient) -> str:
     """Where the traces are: the store file, or the hosted project."""
     path = getattr(client.server, "path", None)
     return str(path) if path is not None else f"{client.entity}/{client.project}"
-
-
-def plain_record(value: Any) -> Any:
-    """A raw store record without weave's type keys, for pydantic."""
-    if isinstance(value, dict):
-        return {k: plain_record(v) for k, v in value.items() if not str(k).startswith("_")}
-    if isinstance(value, list):
-        return [plain_record(v) for v in value]
-    return value

@@ -30,6 +30,7 @@ __all__ = [
     "add_feedback",
     "feedback_rows",
     "op_calls",
+    "plain_record",
     "read_call",
     "read_object",
     "step_attributes",
@@ -186,3 +187,12 @@ def step_calls(
             }
         )
     )
+
+
+def plain_record(value: Any) -> Any:
+    """A raw store record without weave's type keys, for pydantic."""
+    if isinstance(value, dict):
+        return {k: plain_record(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [plain_record(v) for v in value]
+    return value

@@ -44,6 +44,12 @@ def object_ref(uri: str) -> ObjectRef:
     return ref
 
 
+def latest_object_ref(project_id: str, name: str) -> ObjectRef:
+    """The ref of an object's newest version in a project (`entity/project`)."""
+    entity, project = project_id.split("/", 1)
+    return ObjectRef(entity, project, name, "latest")
+
+
 def at_version(ref: ObjectRef, digest: str) -> ObjectRef:
     """The same object ref pinned to one version (a digest, not an alias such as `latest`)."""
     return ObjectRef(ref.entity, ref.project, ref.name, digest)
