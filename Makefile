@@ -50,7 +50,7 @@ bench: $(VENV)/.voicejudge-bench
 	$(BIN)/python scripts/bench_judge.py
 	$(BIN)/python scripts/bench_app.py
 	$(BIN)/python scripts/bench_alignment.py
-	$(BIN)/python scripts/bench_listeners.py --train tests/data/codec-mushra
+	$(BIN)/python scripts/bench_listeners.py --data tests/data/codec-mushra
 
 # Re-pin constraints.txt to what a fresh test setup resolves today (needs the package index).
 lock:

@@ -1,169 +1,119 @@
-"""Real listeners: how well the offline learner predicts each listener of a MUSHRA listening
-test on signals it did not learn from, beside the human ceiling.
+"""Real listeners: a judge aligned to a MUSHRA panel, scored on signals it did not learn from,
+beside the human ceiling; the three ways of pooling the panel compared.
 
-A folder in the layout of `tests/data/codec-mushra` (`ratings_formated_filtered.csv` with
-signal, condition, ratings, participant_ids and file; audio under `audio/`). Scores are only
-comparable within a signal, so pairs are within-signal: A over B when a listener scored A
-higher (ties dropped). Per listener, the learner that `voicejudge rounds` uses learns from the
-training signals' pairs, the analyzer turns its patterns into the judge's criteria, and the
-criteria's scores are checked against that listener's pairs on the test signals. Three ways to
-pool the panel are compared: `per_listener` (each listener's own pairs), `pooled` (one judge
-from everyone's pairs) and `hierarchical` (everyone's rubric as each listener's prior, moved
-by their own pairs), beside the `ceiling` (the mean score of the other listeners). Prints one
-JSON object.
+Runs what a user runs, in a fresh store: `voicejudge import mushra FILE --audio DIR`, then
+`voicejudge rounds --set STUDY --raters all --pool P --rounds 1 --heldout H --seed S` for each
+pool (`per-rater`, `pooled`, `hierarchical`) and split seed. Held out: whole signals, about
+`--heldout-share` of the takes. Per pool: agreement with the listeners' own held-out
+judgements, agreement with the others' consensus, and the human ceiling (how often a listener
+sides with the others' majority on the same judgements), as the mean and worst over seeds.
+Prints one JSON object.
 
-    python scripts/bench_listeners.py --train DIR [--test DIR | --test-half first]
+    python scripts/bench_listeners.py --data tests/data/codec-mushra [--seeds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import itertools
+import contextlib
+import io
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from voicejudge import (
-    Comparison,
-    Criterion,
-    JudgePrompt,
-    JudgePromptAnalyzer,
-    PreferenceLearner,
-    SampleSet,
-    VoiceSample,
-    score,
-)
-from voicejudge.audio.features import FeatureCache, Features
-from voicejudge.settings import load_settings
-
-RATINGS = "ratings_formated_filtered.csv"
-# listener -> signal -> sample id -> score
-Scores = dict[str, dict[str, dict[str, float]]]
+POOLS = ("per-rater", "pooled", "hierarchical")
 
 
-def read_test(folder: Path) -> tuple[Scores, SampleSet]:
-    """Every listener's scores per signal, and the takes (rows without audio are skipped)."""
-    scores: Scores = defaultdict(lambda: defaultdict(dict))
-    samples = []
-    with (folder / RATINGS).open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if not row["file"]:
-                continue
-            sample_id = f"{folder.name}/{row['file']}"
-            samples.append(VoiceSample(id=sample_id, audio=folder / "audio" / row["file"]))
-            ratings = json.loads(row["ratings"])
-            listeners = json.loads(row["participant_ids"])
-            for listener, value in zip(listeners, ratings, strict=True):
-                scores[str(listener)][row["signal"]][sample_id] = float(value)
-    return scores, SampleSet(name=folder.name, samples=samples)
+def _cli(*command: str) -> None:
+    from voicejudge.app.cli import main
 
-
-def pairs_of(scores: dict[str, dict[str, float]], signals: set[str]) -> list[Comparison]:
-    """Within-signal preferences (ties dropped)."""
-    found = []
-    for signal in sorted(signals & set(scores)):
-        for a, b in itertools.combinations(sorted(scores[signal]), 2):
-            sa, sb = scores[signal][a], scores[signal][b]
-            if sa != sb:
-                better, worse = (a, b) if sa > sb else (b, a)
-                found.append(Comparison(preferred_id=better, rejected_id=worse, rater="listener"))
-    return found
-
-
-def agreement(ranks: dict[str, float], pairs: list[Comparison]) -> float:
-    """Share of pairs the scores order like the listener (a tie counts one half)."""
-    total = 0.0
-    for pair in pairs:
-        a, b = ranks[pair.preferred_id], ranks[pair.rejected_id]
-        total += 1.0 if a > b else 0.5 if a == b else 0.0
-    return total / len(pairs)
-
-
-def learned_criteria(
-    comparisons: list[Comparison], samples: SampleSet, prior: list[Criterion] | None = None
-) -> list[Criterion]:
-    """The offline judge's criteria after learning from `comparisons`: the learner and
-    analyzer of `voicejudge rounds`, from a brief that states nothing, or around `prior`."""
-    start = JudgePrompt(text="Prefer the takes this listener prefers.", criteria=[])
-    patterns = PreferenceLearner(model="acoustic", prior=prior or []).update(comparisons, samples)
-    return JudgePromptAnalyzer(model="acoustic").rewrite(start, patterns).prompt.criteria
-
-
-def scores_by(criteria: list[Criterion], features: dict[str, Features]) -> dict[str, float]:
-    return {sample_id: score(criteria, f) for sample_id, f in features.items()}
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(list(command))
+    if code != 0:
+        raise SystemExit(f"voicejudge {' '.join(command)} failed ({code})")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, required=True, help="listening-test folder")
-    parser.add_argument("--test", type=Path, help="another folder (default: half the signals)")
+    parser.add_argument("--data", type=Path, required=True, help="a listening-test folder")
     parser.add_argument(
-        "--test-half",
-        choices=("second", "first"),
-        default="second",
-        help="without --test: which half of the sorted signals is held out (default: second)",
+        "--file", default="ratings_formated_filtered.csv", help="the ratings file in it"
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="held-out splits (default: 3)")
+    parser.add_argument(
+        "--heldout-share", type=float, default=0.5, help="share of takes held out (default: 0.5)"
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    train_scores, train_set = read_test(args.train)
-    if args.test is None:
-        signals = sorted({s for by_signal in train_scores.values() for s in by_signal})
-        first, second = set(signals[: len(signals) // 2]), set(signals[len(signals) // 2 :])
-        train_signals, test_signals = (
-            (first, second) if args.test_half == "second" else (second, first)
-        )
-        test_scores, samples = train_scores, train_set
-    else:
-        test_scores, test_set = read_test(args.test)
-        train_signals = {s for by_signal in train_scores.values() for s in by_signal}
-        test_signals = {s for by_signal in test_scores.values() for s in by_signal}
-        samples = SampleSet(name="train+test", samples=[*train_set, *test_set])
-    cache = FeatureCache(load_settings().feature_cache)
-    features = {sample.id: cache.features(sample.clip()) for sample in samples}
-    listeners = sorted(set(train_scores) & set(test_scores))
-    per_listener, ceiling, pooled_rows, hierarchical_rows = [], [], [], []
-    pooled_train = [c for who in train_scores for c in pairs_of(train_scores[who], train_signals)]
-    group = learned_criteria(pooled_train, samples)
-    pooled = scores_by(group, features)
-    for listener in listeners:
-        train = pairs_of(train_scores[listener], train_signals)
-        test = pairs_of(test_scores[listener], test_signals)
-        if not train or not test:
-            continue
-        per_listener.append(agreement(scores_by(learned_criteria(train, samples), features), test))
-        pooled_rows.append(agreement(pooled, test))
-        # the group's rubric as this listener's prior: their own answers move it only as far
-        # as they bear out (the fit's wide prior around stated terms)
-        own = learned_criteria(train, samples, prior=group)
-        hierarchical_rows.append(agreement(scores_by(own, features), test))
-        others = [who for who in test_scores if who != listener]
-        consensus: dict[str, float] = {}
-        for signal in test_signals:
-            for sample_id in test_scores[listener].get(signal, {}):
-                values = [
-                    test_scores[who][signal][sample_id]
-                    for who in others
-                    if sample_id in test_scores[who].get(signal, {})
-                ]
-                consensus[sample_id] = statistics.fmean(values) if values else 0.0
-        ceiling.append(agreement(consensus, test))
-    report = {
-        "per_listener": round(statistics.fmean(per_listener), 4),
-        "per_listener_worst": round(min(per_listener), 4),
-        "pooled": round(statistics.fmean(pooled_rows), 4),
-        "pooled_worst": round(min(pooled_rows), 4),
-        "hierarchical": round(statistics.fmean(hierarchical_rows), 4),
-        "hierarchical_worst": round(min(hierarchical_rows), 4),
-        "ceiling": round(statistics.fmean(ceiling), 4),
-        "listeners": len(per_listener),
-        "train_signals": sorted(train_signals),
-        "test_signals": sorted(test_signals),
-        "seconds": round(time.perf_counter() - started, 1),
+    home = tempfile.mkdtemp(prefix="bench-listeners-")
+    os.environ["VOICEJUDGE_HOME"] = home
+    study = "listening-test"
+    _cli(
+        "import",
+        "mushra",
+        str(args.data / args.file),
+        "--audio",
+        str(args.data / "audio"),
+        "--set",
+        study,
+    )
+    from voicejudge.loop.panel_labels import study_labels, units_of
+    from voicejudge.tracking import close_tracking, init_tracking
+
+    labels = study_labels(init_tracking(), study)
+    takes = sum(len(unit) for unit in units_of(labels))
+    close_tracking()
+    heldout = max(3, round(args.heldout_share * takes))
+    figures: dict[str, dict[str, list[float]]] = {
+        pool: {"agreement": [], "consensus": [], "ceiling": [], "seconds": []} for pool in POOLS
     }
+    for seed in range(args.seeds):
+        for pool in POOLS:
+            out = Path(home) / f"{pool}-{seed}.json"
+            begun = time.perf_counter()
+            _cli(
+                "rounds",
+                "--set",
+                study,
+                "--raters",
+                "all",
+                "--pool",
+                pool,
+                "--rounds",
+                "1",
+                "--heldout",
+                str(heldout),
+                "--seed",
+                str(seed),
+                "--json",
+                str(out),
+            )
+            last = json.loads(out.read_text())["rounds"][-1]
+            figures[pool]["agreement"].append(last["agreement"])
+            figures[pool]["consensus"].append(last["consensus_agreement"])
+            figures[pool]["ceiling"].append(last["human_ceiling"])
+            figures[pool]["seconds"].append(time.perf_counter() - begun)
+    report: dict[str, object] = {
+        "listeners": len(labels.raters),
+        "takes": takes,
+        "heldout_takes": heldout,
+        "seeds": args.seeds,
+    }
+    for pool, values in figures.items():
+        report[pool] = {
+            "agreement": round(statistics.fmean(values["agreement"]), 4),
+            "agreement_worst": round(min(values["agreement"]), 4),
+            "with_consensus": round(statistics.fmean(values["consensus"]), 4),
+            "with_consensus_worst": round(min(values["consensus"]), 4),
+            "seconds_per_run": round(statistics.fmean(values["seconds"]), 1),
+        }
+    report["human_ceiling"] = round(statistics.fmean(figures["pooled"]["ceiling"]), 4)
+    report["human_ceiling_worst"] = round(min(figures["pooled"]["ceiling"]), 4)
+    report["seconds"] = round(time.perf_counter() - started, 1)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -17,10 +17,11 @@ from voicejudge.evaluation.panel import (
     judgement_codes,
     krippendorff_alpha_ordinal,
     panel_agreement,
+    repeated_answers,
     study_codes,
 )
 from voicejudge.labels.imports import import_listening_test, read_listening_test
-from voicejudge.labels.ranking import read_rankings
+from voicejudge.labels.ranking import read_rankings, submit_ranking
 
 ROOT = Path(__file__).resolve().parents[1]
 MUSHRA = ROOT / "tests" / "data" / "codec-mushra"
@@ -77,6 +78,32 @@ def test_a_rater_who_always_opposes_the_others_agrees_with_them_never(imported) 
     assert found["contrarian"].agreement_with_others is not None
     assert found["contrarian"].agreement_with_others < 0.3 < found["2"].agreement_with_others
     assert study_codes(imported, "another study") == {}
+
+
+def test_self_consistency_counts_a_raters_repeated_answers_against_their_first(imported) -> None:
+    first, second = [r for r in read_rankings(imported) if r.feedback.rater == "2"][:2]
+
+    def answer(recorded, ranking):
+        submit_ranking(
+            recorded.call_id,
+            recorded.feedback.model_copy(update={"ranking": ranking, "tie": False}),
+            imported,
+        )
+
+    answer(first, first.feedback.ranking[::-1])  # changed their mind
+    answer(second, second.feedback.ranking[::-1])
+    answer(second, second.feedback.ranking)  # and back to the first answer
+    imported.flush()
+    assert repeated_answers(imported, "codec-mushra")["2"] == (1, 3)
+    found = {
+        r.rater: r
+        for r in panel_agreement(
+            study_codes(imported, "codec-mushra"),
+            repeats=repeated_answers(imported, "codec-mushra"),
+        ).raters
+    }
+    assert found["2"].self_consistency == pytest.approx(1 / 3, abs=1e-4)
+    assert found["2"].repeats == 3 and found["3"].self_consistency is None
 
 
 @pytest.mark.slow

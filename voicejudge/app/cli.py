@@ -168,10 +168,14 @@ def _parser() -> argparse.ArgumentParser:
     rounds = commands.add_parser(
         "rounds", help="run alignment rounds: rank, learn, rewrite, evaluate"
     )
-    rounds.add_argument("--set", dest="sample_set", required=True, help="folder, manifest or ref")
     rounds.add_argument(
-        "--rater", required=True, help="a rater profile (JSON/TOML file or bundled name) or human"
+        "--set",
+        dest="sample_set",
+        required=True,
+        help="folder, manifest or ref; with --raters, the study whose labels are learned from",
     )
+    rounds.add_argument("--rater", help="a rater profile (JSON/TOML file or bundled name) or human")
+    _panel_options(rounds)
     rounds.add_argument(
         "--brief", type=Path, help="character brief to start from (default: the bundled one)"
     )
@@ -205,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
         "--run", dest="run_name", help="the run to replay (default: the latest finished run)"
     )
     _model_options(replay)
+    _panel_options(replay)
     replay.add_argument("--json", type=Path, metavar="OUT", help="write the round table as JSON")
     replay.set_defaults(run=cli_rounds.replay_command)
 
@@ -342,6 +347,21 @@ def _parser() -> argparse.ArgumentParser:
     objects.add_argument("--wide", action="store_true", help="every column in full, however wide")
     objects.set_defaults(run=cli_store.traces_objects_command)
     return parser
+
+
+def _panel_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--raters",
+        metavar="all|NAME,...|consensus",
+        help="a panel run on the study's stored labels: every rater no screening marked "
+        "(all), these raters, or their majority (consensus)",
+    )
+    parser.add_argument(
+        "--pool",
+        choices=["per-rater", "pooled", "hierarchical"],
+        help="a panel run: one judge per rater, one for the group, or the group's rubric as "
+        "each rater's prior (default: pooled)",
+    )
 
 
 def _scale(text: str) -> tuple[float, float]:

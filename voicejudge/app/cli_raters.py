@@ -12,7 +12,12 @@ from voicejudge.errors import VoiceJudgeError
 
 
 def raters_command(args: argparse.Namespace) -> int:
-    from voicejudge.evaluation.panel import panel_agreement, plot_panel, study_codes
+    from voicejudge.evaluation.panel import (
+        panel_agreement,
+        plot_panel,
+        repeated_answers,
+        study_codes,
+    )
     from voicejudge.evaluation.screening import latest_marks
     from voicejudge.settings import load_settings
     from voicejudge.tracking import init_tracking
@@ -25,7 +30,7 @@ def raters_command(args: argparse.Namespace) -> int:
             f"{where} has judgements by {len(codes)} rater(s); agreement needs "
             "two or more (bring a listening test in with voicejudge import)."
         )
-    agreement = panel_agreement(codes)
+    agreement = panel_agreement(codes, repeats=repeated_answers(client, args.set))
     png = args.png or load_settings().home / "raters" / f"{args.set or 'all'}.png"
     png.parent.mkdir(parents=True, exist_ok=True)
     plot_panel(agreement, str(png))
@@ -36,7 +41,9 @@ def raters_command(args: argparse.Namespace) -> int:
             rater["screened_by"] = marks.get(rater["rater"], [])
         print_json({**figures, "png": str(png)})
         return 0
-    table = Table("rater", "judgements", "agreement with the others", "pairs compared")
+    table = Table(
+        "rater", "judgements", "agreement with the others", "pairs compared", "self-consistency"
+    )
     if marks:
         table.add_column("screened by")
     for rater in agreement.raters:
@@ -46,6 +53,9 @@ def raters_command(args: argparse.Namespace) -> int:
             str(rater.judgements),
             "–" if value is None else f"{value:.3f}",
             str(rater.compared),
+            "–"
+            if rater.self_consistency is None
+            else f"{rater.self_consistency:.2f} of {rater.repeats}",
         ]
         table.add_row(*cells, *([safe(", ".join(marks.get(rater.rater, [])))] if marks else []))
     out.print(table)

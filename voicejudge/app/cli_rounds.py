@@ -24,11 +24,19 @@ def rounds_command(args: argparse.Namespace) -> int:
     from voicejudge.labels.simulated_raters import load_rater_profile
     from voicejudge.learning.brief import load_brief
     from voicejudge.loop.runner import check_run
-    from voicejudge.loop.state import HUMAN, LoopConfig
+    from voicejudge.loop.state import HUMAN, LoopConfig, LoopError
 
+    if args.raters is None and args.pool is not None:
+        raise LoopError("--pool pools the raters of a panel run: give --raters too.")
+    if args.raters is not None and args.rater is not None:
+        raise LoopError("--rater runs one rater's rounds, --raters a panel's: give one of them.")
+    if args.raters is None and args.rater is None:
+        raise LoopError(
+            "Say whose taste the judge learns: --rater PROFILE|human, or --raters for a panel."
+        )
     config = LoopConfig(
         sample_set=args.sample_set,
-        rater=None if args.rater == HUMAN else load_rater_profile(args.rater),
+        rater=None if args.rater in (HUMAN, None) else load_rater_profile(args.rater),
         brief=load_brief(args.brief).text,
         pairs_per_round=at_least(args.pairs_per_round, 1, "--pairs-per-round"),
         strategy=args.strategy,
@@ -37,8 +45,18 @@ def rounds_command(args: argparse.Namespace) -> int:
         analyzer_model=args.analyzer or "acoustic",
         heldout=at_least(args.heldout, 3, "--heldout"),
         seed=at_least(args.seed, 0, "--seed"),
+        pool=args.pool or "pooled",
     )
     rounds = at_least(args.rounds, 1, "--rounds")
+    if args.raters is not None:
+        from voicejudge.loop.panel_config import panel_config
+        from voicejudge.tracking import init_tracking
+
+        config, samples = panel_config(
+            init_tracking(), config, study=args.sample_set, raters=args.raters, rounds=rounds
+        )
+        check_run(config, rounds, samples)
+        return _run_alignment(config, rounds, "rounds", args.json, samples=samples)
     samples = check_run(config, rounds)  # before the store is opened: bad input writes nothing
     return _run_alignment(config, rounds, "rounds", args.json, samples=samples)
 
@@ -54,6 +72,8 @@ def replay_command(args: argparse.Namespace) -> int:
         judge_model=args.judge,
         analyzer_model=args.analyzer,
         learner_model=args.learner,
+        raters=args.raters,
+        pool=args.pool,
     )
     return _run_alignment(config, rounds, "replay", args.json)
 

@@ -33,6 +33,10 @@ class RaterAgreement(BaseModel):
         description="share of their decided pairs where they chose as the others' majority"
     )
     compared: int = Field(description="pairs with a consensus of the others to compare with")
+    self_consistency: float | None = Field(
+        default=None, description="share of their repeated answers that match their first"
+    )
+    repeats: int = Field(default=0, description="answers to comparisons they had answered")
 
 
 class PanelAgreement(BaseModel):
@@ -58,6 +62,30 @@ def study_codes(client: WeaveClient, study: str | None = None) -> Codes:
     return judgement_codes(recorded)
 
 
+def repeated_answers(client: WeaveClient, study: str | None = None) -> dict[str, tuple[int, int]]:
+    """Rater -> (repeats answered as their first answer, repeats) over the comparisons they
+    answered more than once (later answers replace earlier ones but are kept)."""
+    calls = {
+        call_id
+        for call_id, asked in asked_comparisons(client)
+        if study is None or asked.study == study
+    }
+    answers: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
+    for recorded in read_rankings(client, include_replaced=True):
+        if recorded.call_id in calls:
+            feedback = recorded.feedback
+            answer = ("tie",) if feedback.tie else tuple(feedback.ranking)
+            answers[feedback.rater, recorded.call_id].append(answer)
+    counts: dict[str, tuple[int, int]] = {}
+    for (rater, _), given in sorted(answers.items(), key=lambda item: natural_order(item[0][0])):
+        same, repeats = counts.get(rater, (0, 0))
+        counts[rater] = (
+            same + sum(later == given[0] for later in given[1:]),
+            repeats + len(given) - 1,
+        )
+    return counts
+
+
 def judgement_codes(recorded: Iterable[RecordedRanking]) -> Codes:
     """Every two-take ranking as an ordinal code per rater and pair (the newest answer wins)."""
     codes: Codes = defaultdict(dict)
@@ -71,8 +99,11 @@ def judgement_codes(recorded: Iterable[RecordedRanking]) -> Codes:
     return dict(codes)
 
 
-def panel_agreement(codes: Codes, seed: int = 0) -> PanelAgreement:
-    """Each rater against the others' consensus, rater × rater agreement and α."""
+def panel_agreement(
+    codes: Codes, seed: int = 0, repeats: Mapping[str, tuple[int, int]] | None = None
+) -> PanelAgreement:
+    """Each rater against the others' consensus (and against themselves, given `repeats` from
+    `repeated_answers`), rater × rater agreement and α."""
     raters = sorted(codes, key=natural_order)
     by_pair: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for rater, answers in codes.items():
@@ -80,11 +111,12 @@ def panel_agreement(codes: Codes, seed: int = 0) -> PanelAgreement:
             by_pair[pair][rater] = code
     summaries = []
     for rater in raters:
+        consistent, repeated = (repeats or {}).get(rater, (0, 0))
         hits = []
         for pair, code in codes[rater].items():
             if code == 0:
                 continue
-            consensus = _majority(c for other, c in by_pair[pair].items() if other != rater)
+            consensus = majority(c for other, c in by_pair[pair].items() if other != rater)
             if consensus is not None:
                 hits.append(float(code == consensus))
         summaries.append(
@@ -93,6 +125,8 @@ def panel_agreement(codes: Codes, seed: int = 0) -> PanelAgreement:
                 judgements=len(codes[rater]),
                 agreement_with_others=round(float(np.mean(hits)), 4) if hits else None,
                 compared=len(hits),
+                self_consistency=round(consistent / repeated, 4) if repeated else None,
+                repeats=repeated,
             )
         )
     matrix: dict[str, dict[str, float | None]] = {r: {} for r in raters}
@@ -147,7 +181,7 @@ def krippendorff_alpha_ordinal(
     return round(1 - (n - 1) * observed / expected, 6)
 
 
-def _majority(codes: Iterable[int]) -> int | None:
+def majority(codes: Iterable[int]) -> int | None:
     """+1 or -1 when more of the answers say so; None for no decided answer or a split."""
     balance = sum(code for code in codes if code != 0)
     return None if balance == 0 else int(math.copysign(1, balance))

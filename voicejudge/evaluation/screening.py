@@ -22,9 +22,14 @@ from pydantic import BaseModel, Field
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.errors import VoiceJudgeError
-from voicejudge.evaluation.panel import natural_order, panel_agreement, study_codes
+from voicejudge.evaluation.panel import (
+    natural_order,
+    panel_agreement,
+    repeated_answers,
+    study_codes,
+)
 from voicejudge.labels.imports import ListenerScore, scores_name
-from voicejudge.labels.ranking import asked_comparisons, read_rankings
+from voicejudge.labels.ranking import asked_comparisons
 from voicejudge.tracking.gateway import plain_record, read_object
 from voicejudge.tracking.refs import latest_object_ref
 
@@ -196,29 +201,18 @@ def _study_scores(client: WeaveClient, study: str) -> list[ListenerScore]:
 
 
 def _consistency_marks(client: WeaveClient, study: str, limit: float) -> list[RaterMark]:
-    """Raters' repeated answers to one comparison (later answers replace earlier ones but are
-    kept): the share of repeats that agree with the first answer."""
-    calls = {call_id for call_id, asked in asked_comparisons(client) if asked.study == study}
-    answers: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
-    for recorded in read_rankings(client, include_replaced=True):
-        if recorded.call_id in calls:
-            feedback = recorded.feedback
-            answer = ("tie",) if feedback.tie else tuple(feedback.ranking)
-            answers[feedback.rater, recorded.call_id].append(answer)
-    repeats: dict[str, list[bool]] = defaultdict(list)
-    for (rater, _), given in answers.items():
-        repeats[rater] += [later == given[0] for later in given[1:]]
+    """Raters' repeated answers to one comparison: the share that agree with the first."""
     marks = []
-    for rater, same in sorted(repeats.items(), key=lambda item: natural_order(item[0])):
-        share = sum(same) / len(same) if same else 1.0
+    for rater, (same, repeats) in repeated_answers(client, study).items():
+        share = same / repeats if repeats else 1.0
         marks.append(
             RaterMark(
                 rater=rater,
-                marked=bool(same) and share < limit,
-                failed=len(same) - sum(same),
-                total=len(same),
-                reason=f"answered {sum(same)} of {len(same)} repeated comparisons the same way"
-                if same
+                marked=bool(repeats) and share < limit,
+                failed=repeats - same,
+                total=repeats,
+                reason=f"answered {same} of {repeats} repeated comparisons the same way"
+                if repeats
                 else "no repeated comparisons",
             )
         )

@@ -25,7 +25,7 @@ import weave
 from pydantic import BaseModel, Field
 from weave.trace.weave_client import WeaveClient
 
-from voicejudge.audio.sample_set import VoiceSample
+from voicejudge.audio.sample_set import SampleSet, VoiceSample, publish_sample_set
 from voicejudge.errors import VoiceJudgeError
 from voicejudge.labels.feedback import RankingFeedback, rater_name
 from voicejudge.labels.ranking import (
@@ -200,6 +200,10 @@ def import_listening_test(
             client,
             asked=request,
         )
+    used = sorted({take for _, first, second, _ in judgements for take in (first, second)})
+    publish_sample_set(
+        SampleSet(name=study, samples=[test.samples[t] for t in used]), name=takes_name(study)
+    )
     if test.scores:
         bad = {p.line for p in test.problems}
         rows = [score for score in test.scores if score.line not in bad]
@@ -220,7 +224,16 @@ def import_listening_test(
 
 def scores_name(study: str) -> str:
     """The name a study's imported scores are published under."""
-    return "scores-" + "".join(c if c.isalnum() or c in "-_." else "-" for c in study)
+    return "scores-" + _object_name(study)
+
+
+def takes_name(study: str) -> str:
+    """The name a study's takes are published under (a `weave.Dataset`)."""
+    return "takes-" + _object_name(study)
+
+
+def _object_name(study: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in study)
 
 
 def _take(test: ListeningTest, line: int, audio: Path, file: str) -> str | None:

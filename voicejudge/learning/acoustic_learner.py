@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from voicejudge.audio.features import Features, z_scores
+from voicejudge.learning.candidates import STATED_PRECISION
 from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.patterns import Pattern, PreferencePatterns
 from voicejudge.learning.preference_fit import fit_rubric
@@ -20,11 +21,14 @@ INFORMATIVE_Z = 0.25
 
 
 def learn_acoustic(
-    comparisons: Sequence[Comparison], features: Mapping[str, Features], prior: Sequence[Criterion]
+    comparisons: Sequence[Comparison],
+    features: Mapping[str, Features],
+    prior: Sequence[Criterion],
+    prior_precision: float = STATED_PRECISION,
 ) -> PreferencePatterns:
     """Fit a sparse rubric around `prior` and state its effects as patterns: strong when the
     fit is sure of them and the comparisons back them, emerging otherwise."""
-    fit = fit_rubric(comparisons, features, prior)
+    fit = fit_rubric(comparisons, features, prior, prior_precision)
     z = {sample_id: z_scores(f) for sample_id, f in features.items()}
     raw = {sample_id: f.model_dump() for sample_id, f in features.items()}
     strong, emerging = [], []

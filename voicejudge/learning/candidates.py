@@ -72,13 +72,18 @@ class CandidateTerm:
 class CandidateSet:
     """Every candidate term for one set of takes, with their columns for those takes."""
 
-    def __init__(self, features: Mapping[str, Features], stated: Sequence[Criterion]) -> None:
+    def __init__(
+        self,
+        features: Mapping[str, Features],
+        stated: Sequence[Criterion],
+        stated_precision: float = STATED_PRECISION,
+    ) -> None:
         self.feature_names = tuple(FEATURE_NAMES)
         self.ids = sorted(features)
         self.index = {sample_id: row for row, sample_id in enumerate(self.ids)}
         z = [z_scores(features[i]) for i in self.ids]
         raw = [features[i].model_dump() for i in self.ids]
-        self.terms = _generic_terms(z, raw) + [_stated_term(c) for c in stated]
+        self.terms = _generic_terms(z, raw) + [_stated_term(c, stated_precision) for c in stated]
         self.generic = sum(not t.stated for t in self.terms)
         self.columns = np.array(
             [[t.columns(zi, ri) for t in self.terms] for zi, ri in zip(z, raw, strict=True)]
@@ -147,8 +152,8 @@ def _quantile_gates(feature: str, values: Sequence[float | None]) -> list[Featur
     return gates
 
 
-def _stated_term(criterion: Criterion) -> CandidateTerm:
-    w, precision = criterion.weight, (STATED_PRECISION, STATED_PRECISION)
+def _stated_term(criterion: Criterion, stated_precision: float) -> CandidateTerm:
+    w, precision = criterion.weight, (stated_precision, stated_precision)
     if criterion.kind == "gate":
         return CandidateTerm(
             criterion.feature,

@@ -18,6 +18,7 @@ from voicejudge.audio.quality import describe_features
 from voicejudge.audio.sample_set import SampleSet
 from voicejudge.learning.acoustic_learner import evidence_for, learn_acoustic
 from voicejudge.learning.brief import default_brief
+from voicejudge.learning.candidates import STATED_PRECISION
 from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.patterns import Pattern, PatternClaim, PreferencePatterns
 from voicejudge.learning.preference_fit import LearnerError
@@ -42,6 +43,12 @@ class PreferenceLearner(weave.Model):
 
     model: str = "acoustic"
     prior: list[Criterion] = Field(default_factory=list, description="the current rubric")
+    prior_precision: float = Field(
+        default=STATED_PRECISION,
+        gt=0,
+        description="how firmly the prior holds (offline): wide for a brief, narrower for a "
+        "group's rubric a rater is expected to share",
+    )
     brief: str = Field(default_factory=lambda: default_brief().text)
     temperature: float = 0.7
     max_audio_pairs: int = Field(default=6, ge=0, description="pairs sent as audio to an LLM")
@@ -51,7 +58,7 @@ class PreferenceLearner(weave.Model):
     def update(self, comparisons: list[Comparison], samples: SampleSet) -> PreferencePatterns:
         features = _features_for(comparisons, samples)
         if self.model == OFFLINE_MODEL:
-            patterns = learn_acoustic(comparisons, features, self.prior)
+            patterns = learn_acoustic(comparisons, features, self.prior, self.prior_precision)
             return _publish(patterns, self.patterns_name)
         request = ModelRequest(
             system=render(

@@ -18,7 +18,12 @@ import numpy as np
 
 from voicejudge.audio.features import Features
 from voicejudge.errors import VoiceJudgeError
-from voicejudge.learning.candidates import CandidateSet, complement_gate, dense_columns
+from voicejudge.learning.candidates import (
+    STATED_PRECISION,
+    CandidateSet,
+    complement_gate,
+    dense_columns,
+)
 from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.model_search import FittedModel, ModelSearch, dense_posterior
 from voicejudge.learning.rubric import Criterion
@@ -172,17 +177,21 @@ class Fit:
 
 
 def fit_rubric(
-    comparisons: Sequence[Comparison], features: Mapping[str, Features], prior: Sequence[Criterion]
+    comparisons: Sequence[Comparison],
+    features: Mapping[str, Features],
+    prior: Sequence[Criterion],
+    prior_precision: float = STATED_PRECISION,
 ) -> Fit:
     """The model-averaged posterior of a sparse rubric given the comparisons; the search starts
-    from `prior`'s criteria (as terms with a wide prior around their weights) and from nothing."""
+    from `prior`'s criteria (as terms with a prior of `prior_precision` around their weights:
+    wide by default) and from nothing."""
     missing = sorted(
         ({c.preferred_id for c in comparisons} | {c.rejected_id for c in comparisons})
         - set(features)
     )
     if missing:
         raise LearnerError(f"No features for samples {', '.join(missing)}.")
-    candidates = CandidateSet(features, prior)
+    candidates = CandidateSet(features, prior, prior_precision)
     winners = np.array([candidates.index[c.preferred_id] for c in comparisons], dtype=int)
     losers = np.array([candidates.index[c.rejected_id] for c in comparisons], dtype=int)
     differences = candidates.columns[winners] - candidates.columns[losers]  # pairs × terms × 2

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from weave.trace.weave_client import WeaveClient
 
 from voicejudge.audio.sample_set import SampleSet
+from voicejudge.loop.panel_config import panel_config
+from voicejudge.loop.panel_labels import PoolMode
 from voicejudge.loop.report import plot_curve, round_rows, write_report
 from voicejudge.loop.results import (
     Progress,
@@ -128,26 +130,44 @@ def replay_config(
     judge_model: str | None = None,
     analyzer_model: str | None = None,
     learner_model: str | None = None,
+    raters: str | None = None,
+    pool: PoolMode | None = None,
 ) -> tuple[LoopConfig, int]:
     """The config that re-runs learn, rewrite and evaluate of `run` (default: the latest run
-    that asked for rankings) from `from_round` on its stored rankings; and its last round."""
+    that asked for rankings) from `from_round` on its stored rankings; and its last round. A
+    panel run is replayed whole, with other raters or pooling if asked."""
     source, config = _source_run(client, run)
     done = finished_rounds(client, source)
     if from_round not in done:
         rounds = ", ".join(str(n) for n in sorted(done)) or "none"
         raise LoopError(f"Run {source} has no finished round {from_round} (finished: {rounds}).")
+    models = {
+        field: value
+        for field, value in (
+            ("judge_model", judge_model),
+            ("analyzer_model", analyzer_model),
+            ("learner_model", learner_model),
+        )
+        if value
+    }
+    if config.is_panel:
+        study = config.study
+        assert study is not None
+        config = config.model_copy(update={**models, "pool": pool or config.pool})
+        if raters is not None:
+            config, _ = panel_config(client, config, study=study, raters=raters, rounds=max(done))
+        return config, max(done)
+    if raters is not None or pool is not None:
+        raise LoopError(
+            f"Run {source} is one rater's; --raters and --pool replay a panel run "
+            "(voicejudge rounds --raters ...)."
+        )
     updates: dict[str, Any] = {
         "labels_from": config.labels_from or source,
         "prompts_from": source if config.labels_from else None,
         "start_round": from_round,
+        **models,
     }
-    for field, value in (
-        ("judge_model", judge_model),
-        ("analyzer_model", analyzer_model),
-        ("learner_model", learner_model),
-    ):
-        if value:
-            updates[field] = value
     return config.model_copy(update=updates), max(done)
 
 

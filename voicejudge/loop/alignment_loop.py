@@ -29,10 +29,9 @@ from voicejudge.labels.ranking import (
 from voicejudge.labels.simulated_raters import SimulatedRater
 from voicejudge.learning.comparison import Comparison
 from voicejudge.learning.learner import PreferenceLearner
-from voicejudge.loop.results import Progress, RoundResult, RunEvent, RunStep
+from voicejudge.loop.results import Progress, RoundResult, RunLoop
 from voicejudge.loop.state import (
     HUMAN,
-    LoopConfig,
     LoopError,
     RoundState,
     choose_pairs,
@@ -45,22 +44,16 @@ from voicejudge.settings import load_settings
 from voicejudge.tracking import ref_uri
 
 
-class AlignmentLoop(weave.Model):
+class AlignmentLoop(RunLoop):
     """One alignment run: its config and the learner and analyzer it uses."""
 
-    run: str
-    config: LoopConfig
     learner: PreferenceLearner
     analyzer: JudgePromptAnalyzer
     poll_s: float = 2.0
 
-    _samples: SampleSet = PrivateAttr()
     _pool: SampleSet = PrivateAttr()
     _heldout: SampleSet = PrivateAttr()
     _rater: SimulatedRater | None = PrivateAttr(default=None)
-    _client: WeaveClient = PrivateAttr()
-    _progress: Progress | None = PrivateAttr(default=None)
-    _last_round: int = PrivateAttr(default=0)
     _features: dict[str, Features] = PrivateAttr(default_factory=dict)
 
     def attach(
@@ -70,15 +63,11 @@ class AlignmentLoop(weave.Model):
         progress: Progress | None = None,
         last_round: int = 0,
     ) -> None:
-        """Give the loop what is not part of its identity: the audio, the store, a progress
-        callback and the last round the command runs."""
-        self._last_round = last_round
-        self._samples = samples
+        """Attach as every loop does, and split the set and seat the simulated rater."""
+        super().attach(samples, client, progress, last_round)
         self._pool, self._heldout = samples.split(self.config.heldout, seed=self.config.seed)
-        self._client = client
         if self.config.rater is not None:
             self._rater = SimulatedRater(self.config.rater, samples)
-        self._progress = progress
 
     @weave.op
     def run_round(self, number: int, prompt: JudgePrompt) -> RoundResult:
@@ -123,22 +112,6 @@ class AlignmentLoop(weave.Model):
             patterns_ref=ref_uri(patterns) if patterns is not None else None,
             call_ids=train_calls,
         )
-
-    def say(
-        self, kind: RunStep, number: int | None, message: str, count: int | None = None
-    ) -> None:
-        """Tell whoever watches the run about a step of it."""
-        if self._progress is not None:
-            self._progress(
-                RunEvent(
-                    kind=kind,
-                    run=self.run,
-                    round=number,
-                    last_round=self._last_round,
-                    count=count,
-                    message=message,
-                )
-            )
 
     # --- the comparisons of this run -------------------------------------------------------
 

@@ -3,6 +3,7 @@ Markdown report."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,9 +47,23 @@ ROUND_COLUMNS = (
         lambda r: _number(r.agreement_true),
         lambda rounds: any(r.agreement_true is not None for r in rounds),
     ),
+    RoundColumn(
+        "with the others' consensus",
+        lambda r: _number(r.consensus_agreement),
+        lambda rounds: any(r.consensus_agreement is not None for r in rounds),
+    ),
+    RoundColumn(
+        "human ceiling",
+        lambda r: _number(r.human_ceiling),
+        lambda rounds: any(r.human_ceiling is not None for r in rounds),
+    ),
     RoundColumn("kappa", lambda r: f"{r.kappa:.3f}"),
     RoundColumn("position consistency", lambda r: f"{r.position_consistency:.3f}"),
-    RoundColumn("Kendall tau", lambda r: _number(r.kendall_tau)),
+    RoundColumn(
+        "Kendall tau",
+        lambda r: _number(r.kendall_tau),
+        lambda rounds: any(r.kendall_tau is not None for r in rounds),
+    ),
 )
 
 
@@ -71,6 +86,10 @@ def round_rows(rounds: Sequence[RoundResult]) -> list[dict[str, Any]]:
             "kendall_tau": r.kendall_tau,
             "undecided": r.undecided,
             "prompt_ref": r.prompt_ref,
+            "consensus_agreement": r.consensus_agreement,
+            "human_ceiling": r.human_ceiling,
+            "by_rater": r.by_rater or None,
+            "prior_precision": r.prior_precision,
         }
         for r in rounds
     ]
@@ -102,6 +121,22 @@ def plot_curve(result: RunResult, path: Path, title: str | None = None) -> Path:
             linestyle="--",
             label=f"rater's ceiling ({result.ceiling:.2f})",
         )
+    if any(r.consensus_agreement is not None for r in rounds):
+        axes.plot(
+            labels,
+            [math.nan if r.consensus_agreement is None else r.consensus_agreement for r in rounds],
+            "d-.",
+            label="with the others' consensus",
+        )
+        ceiling = rounds[-1].human_ceiling
+        if ceiling is not None:
+            axes.axhline(
+                ceiling,
+                color="black",
+                linewidth=0.9,
+                linestyle="--",
+                label=f"human ceiling ({ceiling:.2f})",
+            )
     axes.set_xlabel("training labels (0: the brief's prompt)")
     axes.set_ylabel("held-out pairwise agreement")
     axes.set_ylim(0, 1)
@@ -135,6 +170,7 @@ def write_report(
     lines += ["| " + " | ".join(c.cell(r) for c in columns) + " |" for r in result.rounds]
     if result.ceiling is not None:
         lines += ["", f"The rater's ceiling (1 − flip rate) is {result.ceiling:.2f}."]
+    lines += _panel_lines(result.rounds[-1] if result.rounds else None)
     if final_prompt is not None:
         lines += ["", learned_beyond_brief(final_prompt, patterns_of(final_prompt))]
     if curve is not None:
@@ -154,6 +190,27 @@ def write_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _panel_lines(last: RoundResult | None) -> list[str]:
+    """A panel run's last round: the human ceiling beside the judge, and each rater."""
+    if last is None or last.human_ceiling is None:
+        return []
+    lines = [
+        "",
+        f"Human ceiling: on the held-out pairs a rater sides with the others' majority "
+        f"{last.human_ceiling:.3f} of the time; the judge standing in for them does "
+        f"{_number(last.consensus_agreement)}.",
+    ]
+    if last.prior_precision is not None:
+        lines.append(
+            f"Each rater's judge held to the group's rubric with prior precision "
+            f"{last.prior_precision:g} (chosen by cross-validation on the training units)."
+        )
+    if last.by_rater:
+        lines += ["", "| rater | agreement |", "|---|---:|"]
+        lines += [f"| {rater} | {value:.3f} |" for rater, value in last.by_rater.items()]
+    return lines
 
 
 def patterns_of(prompt: JudgePrompt) -> PreferencePatterns | None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import BaseModel, Field
+import weave
+from pydantic import BaseModel, Field, PrivateAttr
 from weave.trace.weave_client import WeaveClient
 
+from voicejudge.audio.sample_set import SampleSet
 from voicejudge.evaluation.heldout import Decision
+from voicejudge.loop.state import LoopConfig
 from voicejudge.tracking.gateway import plain_record, step_calls
 
 
@@ -31,6 +34,21 @@ class RoundResult(BaseModel):
     patterns_ref: str | None
     call_ids: list[str] = Field(description="this round's rank_audio calls")
     decisions: list[Decision] = Field(default_factory=list)
+    by_rater: dict[str, float] = Field(
+        default_factory=dict, description="panel runs: agreement with each rater"
+    )
+    consensus_agreement: float | None = Field(
+        default=None, description="panel runs: how often the judge sides with the others' majority"
+    )
+    human_ceiling: float | None = Field(
+        default=None, description="panel runs: how often a rater sides with the others' majority"
+    )
+    rater_prompts: dict[str, str] = Field(
+        default_factory=dict, description="panel runs: the prompt each rater is judged with"
+    )
+    prior_precision: float | None = Field(
+        default=None, description="hierarchical runs: how firmly raters hold to the group"
+    )
 
 
 class RunResult(BaseModel):
@@ -88,3 +106,44 @@ def store_location(client: WeaveClient) -> str:
     """Where the traces are: the store file, or the hosted project."""
     path = getattr(client.server, "path", None)
     return str(path) if path is not None else f"{client.entity}/{client.project}"
+
+
+class RunLoop(weave.Model):
+    """What every kind of run's loop has: its name and config, and, attached when a command
+    runs it, the audio, the store and whoever watches."""
+
+    run: str
+    config: LoopConfig
+
+    _samples: SampleSet = PrivateAttr()
+    _client: WeaveClient = PrivateAttr()
+    _progress: Progress | None = PrivateAttr(default=None)
+    _last_round: int = PrivateAttr(default=0)
+
+    def attach(
+        self,
+        samples: SampleSet,
+        client: WeaveClient,
+        progress: Progress | None = None,
+        last_round: int = 0,
+    ) -> None:
+        """Give the loop what is not part of its identity: the audio, the store, a progress
+        callback and the last round the command runs."""
+        self._samples, self._client = samples, client
+        self._progress, self._last_round = progress, last_round
+
+    def say(
+        self, kind: RunStep, number: int | None, message: str, count: int | None = None
+    ) -> None:
+        """Tell whoever watches the run about a step of it."""
+        if self._progress is not None:
+            self._progress(
+                RunEvent(
+                    kind=kind,
+                    run=self.run,
+                    round=number,
+                    last_round=self._last_round,
+                    count=count,
+                    message=message,
+                )
+            )

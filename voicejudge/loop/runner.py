@@ -10,6 +10,7 @@ from weave.trace.weave_client import WeaveClient
 
 from voicejudge.audio.sample_set import SampleSet, load_sample_set
 from voicejudge.loop.alignment_loop import AlignmentLoop
+from voicejudge.loop.panel_run import PanelLoop
 from voicejudge.loop.results import (
     Progress,
     RoundResult,
@@ -47,7 +48,7 @@ def check_run(config: LoopConfig, rounds: int, samples: SampleSet | None = None)
     pool = len(samples) - config.heldout
     available = pool * (pool - 1) // 2
     wanted = config.pairs_per_round * (rounds - config.start_round + 1)
-    if not config.labels_from and wanted > available:
+    if not config.labels_from and not config.is_panel and wanted > available:
         raise LoopError(
             f"{rounds} rounds of {config.pairs_per_round} pairs need {wanted} comparisons, but "
             f"the {pool} ranking takes make only {available} pairs; use fewer rounds or pairs "
@@ -94,13 +95,17 @@ def run_rounds(
     rater, the store is checked for their answers every `poll_s` seconds."""
     samples = check_run(config, rounds, samples)
     run, prompt = prepare_run(config, client, samples)
-    loop = AlignmentLoop(
-        run=run,
-        config=config,
-        learner=learner_for(config),
-        analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
-        poll_s=poll_s,
-    )
+    loop: AlignmentLoop | PanelLoop
+    if config.is_panel:
+        loop = panel_loop(config, run, rounds)
+    else:
+        loop = AlignmentLoop(
+            run=run,
+            config=config,
+            learner=learner_for(config),
+            analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
+            poll_s=poll_s,
+        )
     loop.attach(samples, client, progress, last_round=rounds)
     done = finished_rounds(client, run)
     results: list[RoundResult] = []
@@ -114,11 +119,16 @@ def run_rounds(
             # marked on this call only (not its children), so the run is found by what it is
             marked = {"display_name": None, "attributes": step_attributes("round", run)}
             result = loop.run_round(number, prompt, __weave=marked)
+            ceiling = (
+                f", human ceiling {result.human_ceiling:.3f}"
+                if result.human_ceiling is not None
+                else ""
+            )
             loop.say(
                 "round_finished",
                 number,
                 f"round {number}: agreement {result.agreement:.3f} on {result.heldout_pairs} "
-                f"held-out pairs ({result.labels} labels)",
+                f"held-out pairs ({result.labels} labels){ceiling}",
             )
         results.append(result)
         if on_round is not None:
@@ -131,6 +141,22 @@ def run_rounds(
         rounds=results,
         store=store_location(client),
         ceiling=None if config.rater is None else round(1 - config.rater.flip_rate, 4),
+    )
+
+
+def panel_loop(config: LoopConfig, run: str, rounds: int) -> PanelLoop:
+    """The loop of a panel run: the study's raters, pooled as the config says."""
+    if config.rounds is not None and config.rounds != rounds:
+        raise LoopError(
+            f"Run {run} spreads its training over {config.rounds} rounds; run it with "
+            f"--rounds {config.rounds}."
+        )
+    return PanelLoop(
+        run=run,
+        config=config,
+        rounds=config.rounds or rounds,
+        learner=learner_for(config),
+        analyzer=JudgePromptAnalyzer(model=config.analyzer_model),
     )
 
 

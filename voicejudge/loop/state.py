@@ -32,6 +32,7 @@ from voicejudge.learning.learner import PreferenceLearner
 from voicejudge.learning.patterns import PreferencePatterns
 from voicejudge.learning.preference_fit import fit_rubric
 from voicejudge.learning.rubric import Criterion
+from voicejudge.loop.panel_labels import CONSENSUS, PoolMode
 from voicejudge.prompting.judge_prompt import JudgePrompt, starting_prompt
 from voicejudge.prompting.rewrite import JudgePromptAnalyzer
 
@@ -67,9 +68,24 @@ class LoopConfig(BaseModel):
     prompts_from: str | None = Field(
         default=None, description="replay of a replay: the run whose prompts it continues"
     )
+    study: str | None = Field(
+        default=None, description="a panel run: the study whose stored labels it learns from"
+    )
+    raters: list[str] | None = Field(default=None, description="a panel run: whose labels count")
+    consensus: bool = Field(default=False, description="a panel run aligned to the majority")
+    pool: PoolMode = Field(default="pooled", description="a panel run: how raters are pooled")
+    rounds: int | None = Field(
+        default=None, ge=1, description="a panel run: the rounds its training units spread over"
+    )
+
+    @property
+    def is_panel(self) -> bool:
+        return self.raters is not None
 
     @property
     def rater_name(self) -> str:
+        if self.is_panel:
+            return CONSENSUS if self.consensus else f"panel-{self.pool}"
         return self.rater.name if self.rater is not None else HUMAN
 
     @property
@@ -79,11 +95,19 @@ class LoopConfig(BaseModel):
 
     def run_id(self, sample_ids: Sequence[str]) -> str:
         """A stable name for the run: readable, plus a digest of everything that defines it."""
-        key = self.model_dump(mode="json", exclude={"sample_set"})
+        # a single-rater run leaves the panel fields out, so its name is what it always was
+        key = self.model_dump(
+            mode="json", exclude={"sample_set"} | (set() if self.is_panel else _PANEL_FIELDS)
+        )
         key["samples"] = hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
+        if self.is_panel:
+            return f"{self.rater_name}-{digest}"
         kind = "replay" if self.labels_from else self.strategy
         return f"{self.rater_name}-{kind}-{digest}"
+
+
+_PANEL_FIELDS = {"study", "raters", "consensus", "pool", "rounds"}
 
 
 @dataclass(frozen=True)

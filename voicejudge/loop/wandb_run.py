@@ -100,8 +100,9 @@ class RunLog:
         metrics = {
             key: value
             for key, value in row.items()
-            if key not in ("round", "prompt_ref", "ci95") and value is not None
+            if key not in ("round", "prompt_ref", "ci95", "by_rater") and value is not None
         }
+        metrics.update({f"agreement/{rater}": value for rater, value in result.by_rater.items()})
         metrics["ci95_low"], metrics["ci95_high"] = row["ci95"]
         self.run.log(metrics, step=result.round)
         self._decisions += [
