@@ -11,6 +11,7 @@ import pytest
 
 from voicejudge.app.cli import main
 from voicejudge.evaluation.panel import panel_agreement
+from voicejudge.loop.panel_config import panel_config
 from voicejudge.loop.panel_labels import (
     PanelLabels,
     split_panel,
@@ -18,6 +19,7 @@ from voicejudge.loop.panel_labels import (
     units_of,
     within,
 )
+from voicejudge.loop.state import LoopConfig
 from voicejudge.tracking import close_tracking, init_tracking
 
 MUSHRA = Path(__file__).resolve().parents[1] / "tests" / "data" / "codec-mushra"
@@ -107,11 +109,28 @@ def test_a_consensus_run_learns_the_majority_and_screened_raters_are_left_out_of
     out = tmp_path / "consensus.json"
     command = ["rounds", "--set", STUDY, "--raters", "consensus", "--rounds", "1"]
     assert main([*command, "--heldout", "12", "--json", str(out)]) == 0
-    last = json.loads(out.read_text())["rounds"][-1]
+    table = json.loads(out.read_text())
+    last = table["rounds"][-1]
     assert list(last["by_rater"]) == ["consensus"]
-    loop_raters = json.loads(out.read_text())["run"]
-    assert loop_raters.startswith("consensus-")
+    assert table["run"].startswith("consensus-") and last["prompt_ref"] is not None
     assert marked, "the consensus rule marks someone on this data"
+    config, _ = panel_config(
+        init_tracking(), LoopConfig(sample_set=STUDY), study=STUDY, raters="all", rounds=1
+    )
+    assert config.raters is not None and not set(marked) & set(config.raters)
+    assert set(config.raters) | set(marked) == set(study_labels(init_tracking(), STUDY).raters)
+
+
+def test_a_panel_of_only_screened_raters_is_a_clear_error(
+    imported, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voicejudge.evaluation.screening import screen
+
+    screen(imported, STUDY, "consensus", below=1.01)  # marks everyone
+    close_tracking()
+    assert main(["rounds", "--set", STUDY, "--raters", "all"]) == 1
+    error = capsys.readouterr().err
+    assert "Screening marked every rater" in error and "Traceback" not in error
 
 
 def test_unknown_raters_and_pooling_without_a_panel_are_clear_errors(

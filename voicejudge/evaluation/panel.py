@@ -55,11 +55,16 @@ class PanelAgreement(BaseModel):
 
 def study_codes(client: WeaveClient, study: str | None = None) -> Codes:
     """The ordinal codes of every two-take ranking in the store (of one study, if given)."""
+    return judgement_codes(study_rankings(client, study))
+
+
+def study_rankings(client: WeaveClient, study: str | None = None) -> list[RecordedRanking]:
+    """Every current ranking in the store, or those of one study's comparisons."""
     recorded = read_rankings(client)
-    if study is not None:
-        calls = {call_id for call_id, asked in asked_comparisons(client) if asked.study == study}
-        recorded = [r for r in recorded if r.call_id in calls]
-    return judgement_codes(recorded)
+    if study is None:
+        return recorded
+    calls = {call_id for call_id, asked in asked_comparisons(client) if asked.study == study}
+    return [r for r in recorded if r.call_id in calls]
 
 
 def repeated_answers(client: WeaveClient, study: str | None = None) -> dict[str, tuple[int, int]]:
@@ -105,10 +110,7 @@ def panel_agreement(
     """Each rater against the others' consensus (and against themselves, given `repeats` from
     `repeated_answers`), rater × rater agreement and α."""
     raters = sorted(codes, key=natural_order)
-    by_pair: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for rater, answers in codes.items():
-        for pair, code in answers.items():
-            by_pair[pair][rater] = code
+    by_pair = answers_by_pair(codes)
     summaries = []
     for rater in raters:
         consistent, repeated = (repeats or {}).get(rater, (0, 0))
@@ -145,6 +147,17 @@ def panel_agreement(
         pairwise_ci95=bootstrap_ci(same, seed=seed) if len(same) > 1 else None,
         matrix=matrix,
     )
+
+
+def answers_by_pair(
+    codes: Mapping[str, Mapping[tuple[str, str], int]],
+) -> dict[tuple[str, str], dict[str, int]]:
+    """The same codes turned around: pair -> rater -> code."""
+    found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for rater, answers in codes.items():
+        for pair, code in answers.items():
+            found[pair][rater] = code
+    return dict(found)
 
 
 def krippendorff_alpha_ordinal(

@@ -9,7 +9,7 @@ from voicejudge.audio.sample_set import SampleSet, SampleSetError, load_sample_s
 from voicejudge.evaluation.panel import natural_order
 from voicejudge.evaluation.screening import latest_marks
 from voicejudge.labels.imports import takes_name
-from voicejudge.loop.panel_labels import CONSENSUS, study_labels
+from voicejudge.loop.panel_labels import CONSENSUS, split_panel, study_labels, within
 from voicejudge.loop.state import LoopConfig, LoopError
 from voicejudge.tracking.refs import latest_object_ref
 
@@ -22,7 +22,8 @@ def panel_config(
     """`base` as a panel run on `study`'s labels by `raters`: `all` (everyone no screening
     rule marked), `consensus` (their majority) or names, comma-separated; its sample set is
     the takes the study's import published."""
-    known = study_labels(client, study).raters
+    everyone = study_labels(client, study)
+    known = everyone.raters
     if len(known) < 2:
         raise LoopError(
             f"Study {study!r} has labels by {len(known)} rater(s); a panel run needs two or "
@@ -31,6 +32,11 @@ def panel_config(
     if raters in (ALL_RATERS, CONSENSUS):
         screened = latest_marks(client, study)
         chosen = [r for r in known if r not in screened]
+        if not chosen:
+            raise LoopError(
+                f"Screening marked every rater of study {study!r}; name the raters to align "
+                "to with --raters NAME,..."
+            )
     else:
         chosen = [name.strip() for name in raters.split(",") if name.strip()]
         unknown = [name for name in chosen if name not in known]
@@ -39,6 +45,13 @@ def panel_config(
                 f"Study {study!r} has no rater {', '.join(unknown) or '(none named)'}; its raters "
                 f"are {', '.join(sorted(known, key=natural_order))}."
             )
+    labels = everyone.only(chosen)
+    heldout = split_panel(labels, base.heldout, base.seed).heldout
+    if not any(within(cs, heldout) for cs in labels.comparisons.values()):
+        raise LoopError(
+            f"The raters chosen have no judgements on the {len(heldout)} held-out takes of "
+            f"study {study!r}: lower --heldout, or choose raters who judged more of it."
+        )
     takes = latest_object_ref(client.project_id, takes_name(study)).uri()
     try:
         samples = load_sample_set(takes)

@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from weave.trace.weave_client import WeaveClient
 
-from voicejudge.evaluation.panel import majority
+from voicejudge.evaluation.panel import (
+    answers_by_pair,
+    judgement_codes,
+    majority,
+    study_rankings,
+)
 from voicejudge.labels.feedback import comparisons_from
-from voicejudge.labels.ranking import asked_comparisons, read_rankings
 from voicejudge.learning.comparison import Comparison
 
 CONSENSUS = "consensus"
@@ -49,24 +53,11 @@ class PanelLabels:
 
 def study_labels(client: WeaveClient, study: str) -> PanelLabels:
     """The labels of `study` in the store, by rater."""
-    calls = {call_id for call_id, asked in asked_comparisons(client) if asked.study == study}
-    comparisons: dict[str, dict[str, list[Comparison]]] = defaultdict(dict)
-    codes: dict[str, dict[Pair, int]] = defaultdict(dict)
-    for recorded in read_rankings(client):
-        feedback = recorded.feedback
-        if recorded.call_id not in calls or len(feedback.ranking) != 2:
-            continue
-        pair = (min(feedback.ranking), max(feedback.ranking))
-        codes[feedback.rater][pair] = (
-            0 if feedback.tie else (1 if feedback.ranking[0] == pair[0] else -1)
-        )
-        comparisons[feedback.rater][recorded.call_id] = comparisons_from(feedback, recorded.call_id)
-    return PanelLabels(
-        comparisons={
-            r: [c for cs in by_call.values() for c in cs] for r, by_call in comparisons.items()
-        },
-        codes=dict(codes),
-    )
+    recorded = [r for r in study_rankings(client, study) if len(r.feedback.ranking) == 2]
+    comparisons: dict[str, list[Comparison]] = defaultdict(list)
+    for ranking in recorded:
+        comparisons[ranking.feedback.rater] += comparisons_from(ranking.feedback, ranking.call_id)
+    return PanelLabels(comparisons=dict(comparisons), codes=judgement_codes(recorded))
 
 
 def units_of(labels: PanelLabels) -> list[frozenset[str]]:
@@ -127,7 +118,7 @@ def majority_comparisons(labels: PanelLabels, takes: frozenset[str]) -> list[Com
     """The consensus as labels: each pair the raters answered, won by the majority of their
     decided answers (splits and ties give none)."""
     found = []
-    for pair, codes in sorted(by_pair(labels.codes).items()):
+    for pair, codes in sorted(answers_by_pair(labels.codes).items()):
         if pair[0] in takes and pair[1] in takes:
             side = majority(codes.values())
             if side is not None:
@@ -138,21 +129,13 @@ def majority_comparisons(labels: PanelLabels, takes: frozenset[str]) -> list[Com
     return found
 
 
-def by_pair(codes: Mapping[str, Mapping[Pair, int]]) -> dict[Pair, dict[str, int]]:
-    found: dict[Pair, dict[str, int]] = defaultdict(dict)
-    for rater, answers in codes.items():
-        for pair, code in answers.items():
-            found[pair][rater] = code
-    return dict(found)
-
-
 def others_consensus(
     labels: PanelLabels, takes: frozenset[str]
 ) -> list[tuple[str, Pair, int, int]]:
     """(rater, pair, their code, the others' majority) for every decided answer on `takes`
     that the other raters have a majority on: what the human ceiling and the judge's agreement
     with the consensus are both counted over."""
-    pairs = by_pair(labels.codes)
+    pairs = answers_by_pair(labels.codes)
     found = []
     for rater in labels.raters:
         for pair, code in sorted(labels.codes[rater].items()):

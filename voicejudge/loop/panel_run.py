@@ -95,7 +95,11 @@ def learn_panel(
         patterns = who.update(list(comparisons), samples)
         return analyzer.rewrite(start, patterns).prompt
 
-    if pool == "per-rater" or len(targets) == 1:
+    if len(targets) == 1:  # one rater, or the consensus: its prompt is the group's
+        ((target, comparisons),) = targets.items()
+        only = rewrite(comparisons, learner)
+        return PanelPrompts(by_target={target: only}, group=only)
+    if pool == "per-rater":
         prompts = {t: rewrite(c, learner) for t, c in targets.items()}
         return PanelPrompts(by_target=prompts, group=None)
     group = rewrite([c for cs in targets.values() for c in cs], learner)
@@ -193,6 +197,11 @@ def score_panel(
         for t, comparisons in targets.items()
         for c in comparisons
     ]
+    if not scored:
+        raise LoopError(
+            "These raters have no held-out judgements to score the judge against: lower "
+            "--heldout, or choose raters who judged more of the study."
+        )
     decisions = [d for _, d in scored]
     sides = [{d.first: "first", d.second: "second"} for d in decisions]
     summary = agreement_summary(
